@@ -1,0 +1,3 @@
+"""Tessera: a metadata-driven application platform."""
+
+__version__ = "0.1.0"
