@@ -1,0 +1,41 @@
+# The two commands of the README. Each sets up what it needs on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install install-dev bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# (re)install whenever pyproject.toml changes
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e . 2> >(grep -v "^WARNING: Location" >&2)
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]" 2> >(grep -v "^WARNING: Location" >&2)
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: install, check the metadata, and serve http://127.0.0.1:$(PORT)
+run: install
+	$(BIN)/tessera metadata validate
+	PORT=$(PORT) $(BIN)/tessera serve --port $(PORT)
+
+## make test: install the dev extras and run the whole suite
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make bench: the performance harness (figures go to bench/RESULTS.md by hand)
+bench: install-dev
+	$(BIN)/python bench/registry_build.py
+	$(BIN)/python bench/formula_eval.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

@@ -1,0 +1,51 @@
+"""Settings: embedded defaults, then ``TESSERA_*`` environment variables, then test overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+#: every setting Tessera reads, with its default (TESSERA_<NAME> overrides it)
+DEFAULTS: dict[str, Any] = {
+    # where records live; SQLite in instance/ by default (storage arrives with the records issue)
+    "DATABASE_URL": "sqlite:///instance/tessera.db",
+    # Celery broker; empty means jobs run eagerly in-process
+    "BROKER_URL": "",
+    # comma-separated plugin names to load; empty means every installed plugin
+    "PLUGINS": "",
+    # the packages the default org installs (their dependencies come along)
+    "PACKAGES": "l2c",
+    # extra folders searched for metadata packages, separated by os.pathsep
+    "METADATA_PATH": "",
+    # the default org's overlay folder (until overlays are stored in the database)
+    "OVERLAY_DIR": "",
+    "LANGUAGES": ["en", "zh-CN"],
+}
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The effective settings (used by the app factory and by commands without an app)."""
+    settings = dict(DEFAULTS)
+    prefix = "TESSERA_"
+    for key, value in os.environ.items():
+        if key.startswith(prefix) and value != "":
+            settings[key[len(prefix):]] = value
+    if overrides:
+        settings.update(overrides)
+    if not settings.get("SECRET_KEY"):
+        # a per-process key keeps a development server working; production sets TESSERA_SECRET_KEY
+        settings["SECRET_KEY"] = secrets.token_hex(32)
+    return settings
+
+
+def split_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]``; lists pass through."""
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def metadata_paths(settings: dict[str, Any]) -> list[Path]:
+    return [Path(p) for p in str(settings.get("METADATA_PATH") or "").split(os.pathsep) if p]

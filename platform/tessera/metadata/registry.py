@@ -1,0 +1,406 @@
+"""The compiled, immutable registry of one org, and the functions that build it.
+
+``build_registry`` takes packages in any order, validates every document against its JSON
+Schema, merges them (base -> templates -> org overlay), compiles objects and formulas, checks
+flows, reports, dashboards and apps, and either returns a :class:`Registry` or raises
+:class:`~tessera.metadata.errors.MetadataError` carrying every problem found.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from tessera.expressions import FormulaError, FormulaType, FunctionRegistry, compile_expression, default_functions
+from tessera.fieldtypes import FieldTypeRegistry, default_field_types
+from tessera.paths import bundled_path
+
+from .compiler import INVALID, ObjectCompiler, ObjectScope
+from .errors import MetadataError, Problems
+from .filters import parse_filter
+from .merge import MergedDocument, Merger
+from .model import DocumentDef, Label, ObjectDef, PackageInfo
+from .packages import (
+    Catalog,
+    PackageSource,
+    dependency_closure,
+    extension_closure,
+    find_package_roots,
+    order_packages,
+    read_package,
+)
+from .schema import SchemaSet, suggest
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Everything one org's metadata says, compiled. Never changed after it is built."""
+
+    packages: tuple[PackageInfo, ...]
+    objects: Mapping[str, ObjectDef]
+    flows: Mapping[str, DocumentDef] = field(default_factory=lambda: MappingProxyType({}))
+    reports: Mapping[str, DocumentDef] = field(default_factory=lambda: MappingProxyType({}))
+    dashboards: Mapping[str, DocumentDef] = field(default_factory=lambda: MappingProxyType({}))
+    apps: Mapping[str, DocumentDef] = field(default_factory=lambda: MappingProxyType({}))
+    field_types: FieldTypeRegistry = field(default_factory=default_field_types, compare=False)
+    functions: FunctionRegistry = field(default_factory=default_functions, compare=False)
+
+    def object(self, name: str) -> ObjectDef:
+        try:
+            return self.objects[name]
+        except KeyError:
+            raise KeyError(f"unknown object '{name}'{suggest(name, self.objects)}") from None
+
+    @property
+    def field_count(self) -> int:
+        return sum(sum(1 for f in o.fields.values() if not f.system) for o in self.objects.values())
+
+    @property
+    def formula_count(self) -> int:
+        count = 0
+        for obj in self.objects.values():
+            count += len(obj.validations)
+            for f in obj.fields.values():
+                count += sum(1 for e in (f.formula, f.default_formula, f.visible_when, f.required_when,
+                                         f.read_only_when) if e is not None)
+        for docs in (self.flows, self.reports, self.dashboards, self.apps):
+            count += sum(len(d.expressions) for d in docs.values())
+        return count
+
+    def summary(self) -> str:
+        shown = ", ".join(f"{p.name} {p.version}" for p in self.packages)
+        return (f"{len(self.packages)} package{'s' if len(self.packages) != 1 else ''} ({shown}), "
+                f"{len(self.objects)} objects, {self.field_count} fields, {self.formula_count} formulas")
+
+
+class Builder:
+    """Reads packages once and builds registries from them; shared by validate and deploy."""
+
+    def __init__(self, *, field_types: FieldTypeRegistry | None = None,
+                 functions: FunctionRegistry | None = None) -> None:
+        self.field_types = field_types or default_field_types()
+        self.functions = functions or default_functions()
+        self.schemas = SchemaSet(self.field_types)
+        self.problems = Problems()
+        self.catalog = Catalog()
+
+    def scan(self, paths: Iterable[Path]) -> list[PackageSource]:
+        """Read every package at or below ``paths`` into the catalog; return them."""
+        found: list[PackageSource] = []
+        for path in paths:
+            for root in find_package_roots(path):
+                package = read_package(root, self.schemas, self.problems)
+                if package is not None:
+                    self.catalog.add(package, self.problems)
+                    found.append(package)
+        return found
+
+    def build(self, names: Sequence[str], overlay: PackageSource | None = None) -> Registry | None:
+        """Build the registry of packages ``names`` (with their dependencies) plus an optional
+        org overlay; None when there were problems (see ``self.problems``)."""
+        for name in names:
+            if name not in self.catalog.packages:
+                raise MetadataError([])  # callers check names first; this is a programming error
+        ordered = self.catalog.closure(names, self.problems)
+        if overlay is not None:
+            overlay.implicit_depends_on_all = True
+            ordered = [*ordered, overlay]
+        return compile_packages(ordered, self.field_types, self.functions, self.schemas, self.problems)
+
+
+def compile_packages(
+    packages: list[PackageSource],
+    field_types: FieldTypeRegistry,
+    functions: FunctionRegistry,
+    schemas: SchemaSet,
+    problems: Problems,
+) -> Registry | None:
+    """Validate, merge and compile ``packages`` (already in dependency order)."""
+    before = len(problems)
+    valid: list[PackageSource] = []
+    for package in packages:
+        docs = []
+        for kind, doc in package.documents:
+            error_paths = schemas.errors(kind, doc, problems)
+            if error_paths:
+                doc = prune_invalid(kind, doc, error_paths)
+            if doc is not None:
+                docs.append((kind, doc))
+        valid.append(_with_documents(package, docs))
+    merger = Merger(field_types, dependency_closure(valid), extension_closure(valid), problems)
+    for package in valid:
+        merger.apply_package(package)
+    merged_objects = merger.documents.get("object", {})
+    objects = ObjectCompiler(merged_objects, field_types, functions, problems).run()
+    others = {
+        kind: _compile_documents(kind, merger.documents.get(kind, {}), objects, merger, functions, problems)
+        for kind in ("flow", "report", "dashboard", "app")
+    }
+    if len(problems) > before:
+        return None
+    return Registry(
+        packages=tuple(_package_info(p) for p in packages),
+        objects=MappingProxyType(objects),
+        flows=MappingProxyType(others["flow"]),
+        reports=MappingProxyType(others["report"]),
+        dashboards=MappingProxyType(others["dashboard"]),
+        apps=MappingProxyType(others["app"]),
+        field_types=field_types,
+        functions=functions,
+    )
+
+
+def prune_invalid(kind: str, doc: Any, error_paths: list[tuple[Any, ...]]) -> Any:
+    """A copy of ``doc`` without the parts its schema errors are in, so the rest can still be
+    checked and every problem reported in one run. A broken field stays, marked invalid, so
+    references to it do not add "unknown field" noise; a broken rule, view, form or index goes."""
+    if not isinstance(doc.data, dict):
+        return None
+    data = copy.deepcopy(doc.data)
+    for path in error_paths:
+        if not path:
+            continue  # an unknown or missing top-level key: nothing below it to drop
+        head = path[0]
+        if kind == "object" and head == "fields" and len(path) >= 2 and isinstance(data.get("fields"), dict):
+            props = data["fields"].get(path[1])
+            kept = {"type": props.get("type")} if isinstance(props, dict) and isinstance(props.get("type"), str) else {}
+            data["fields"][path[1]] = {**kept, INVALID: True}
+        elif kind == "object" and head in ("validations", "indexes") and len(path) >= 2:
+            if isinstance(data.get(head), list) and isinstance(path[1], int) and path[1] < len(data[head]):
+                data[head][path[1]] = None
+        elif kind == "object" and head == "layouts" and len(path) >= 2:
+            unit = path[:3] if path[1] == "list_views" and len(path) >= 3 else path[:2]
+            _drop(data, unit)
+        elif isinstance(data.get(head), dict):
+            # keep a mapping with a missing part (a label lacking zh-CN still reads in English)
+            if len(path) >= 2:
+                _drop(data, path[:2])
+        else:
+            _drop(data, path[:1])
+    for head in ("validations", "indexes"):
+        if isinstance(data.get(head), list):
+            data[head] = [item for item in data[head] if item is not None]
+    return dataclasses.replace(doc, data=data)
+
+
+def _drop(data: dict[str, Any], path: tuple[Any, ...]) -> None:
+    node: Any = data
+    for step in path[:-1]:
+        node = node.get(step) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+    elif isinstance(node, list) and isinstance(path[-1], int) and path[-1] < len(node):
+        node[path[-1]] = {}
+
+
+def _with_documents(package: PackageSource, docs: list[tuple[str, Any]]) -> PackageSource:
+    clone = PackageSource(**{**package.__dict__, "documents": docs})
+    return clone
+
+
+def _package_info(package: PackageSource) -> PackageInfo:
+    return PackageInfo(
+        name=package.name, version=package.version, label=Label.of(package.label, package.name),
+        description=package.description,
+        depends=tuple(d.name for d in package.depends), extends=package.extends,
+        path=str(package.root),
+    )
+
+
+_REQUIRED = {"flow": ("label", "trigger"), "report": ("label", "object"),
+             "dashboard": ("label",), "app": ("label", "menu")}
+
+
+def _compile_documents(kind: str, merged: Mapping[str, MergedDocument], objects: Mapping[str, ObjectDef],
+                       merger: Merger, functions: FunctionRegistry, problems: Problems) -> dict[str, DocumentDef]:
+    result: dict[str, DocumentDef] = {}
+    for name, doc in merged.items():
+        data = doc.data
+        missing = [r for r in _REQUIRED[kind] if r not in data]
+        for required in missing:
+            problems.add(doc.location((), key=True), f"{kind} '{name}' needs '{required}'")
+        expressions: dict[str, Any] = {}
+        object_name = data.get("object")
+        if object_name is not None and object_name not in objects:
+            problems.add(doc.location(("object",)), f"'{object_name}' is not an object{suggest(object_name, objects)}")
+            object_name = None
+        checker = _DocumentChecker(doc, objects, object_name, merger, functions, problems, expressions)
+        getattr(checker, f"check_{kind}")(data)
+        result[name] = DocumentDef(kind, name, Label.of(data.get("label"), name), MappingProxyType(dict(data)),
+                                   doc.created_by.package, MappingProxyType(expressions))
+    return result
+
+
+class _DocumentChecker:
+    def __init__(self, doc: MergedDocument, objects: Mapping[str, ObjectDef], object_name: str | None,
+                 merger: Merger, functions: FunctionRegistry, problems: Problems,
+                 expressions: dict[str, Any]) -> None:
+        self.doc, self.objects, self.object_name = doc, objects, object_name
+        self.merger, self.functions, self.problems, self.expressions = merger, functions, problems, expressions
+
+    def scope(self) -> _RegistryScope | None:
+        return _RegistryScope(self.objects, self.object_name) if self.object_name else None
+
+    def path(self, where: tuple[Any, ...], dotted: str) -> None:
+        scope = self.scope()
+        if scope is None:
+            return
+        try:
+            scope.field_at(tuple(dotted.split(".")))
+        except LookupError as exc:
+            self.problems.add(self.doc.location(where), str(exc.args[0]))
+
+    def filter(self, where: tuple[Any, ...], data: Any) -> None:
+        scope = self.scope()
+        if scope is None:
+            return
+        parse_filter(data, scope.filter_resolver,
+                     lambda p, m, k: self.problems.add(self.doc.location(where + p, key=k), m))
+
+    def formula(self, where: tuple[Any, ...], source: Any) -> None:
+        scope = self.scope()
+        if scope is None or not isinstance(source, str):
+            return
+        try:
+            self.expressions[".".join(map(str, where))] = compile_expression(
+                source, scope, expected=FormulaType.BOOLEAN, functions=self.functions)
+        except FormulaError as exc:
+            self.problems.add(self.doc.expression_location(where, exc.line or 1, exc.column or 1), exc.message)
+
+    def check_flow(self, data: Mapping[str, Any]) -> None:
+        trigger = data.get("trigger") or {}
+        if trigger.get("type") == "record":
+            if not data.get("object"):
+                self.problems.add(self.doc.location(("trigger",), key=True), "a record-triggered flow needs 'object'")
+            if not trigger.get("events"):
+                self.problems.add(self.doc.location(("trigger",)), "a record trigger needs 'events' (create, update, delete)")
+        if trigger.get("type") == "schedule" and not trigger.get("schedule"):
+            self.problems.add(self.doc.location(("trigger",)), "a scheduled flow needs 'schedule' (a cron expression)")
+        if "schedule" in trigger:
+            fields = str(trigger["schedule"]).split()
+            if len(fields) != 5:
+                self.problems.add(self.doc.location(("trigger", "schedule")),
+                                  f"'{trigger['schedule']}' is not a cron expression of five fields (minute hour day month weekday)")
+        if "condition" in trigger:
+            self.formula(("trigger", "condition"), trigger["condition"])
+        if "filter" in trigger:
+            self.filter(("trigger", "filter"), trigger["filter"])
+
+    def check_report(self, data: Mapping[str, Any]) -> None:
+        for key in ("columns", "group_by"):
+            for index, dotted in enumerate(data.get(key) or ()):
+                self.path((key, index), dotted)
+        for index, dotted in enumerate(data.get("sort") or ()):
+            self.path(("sort", index), dotted.lstrip("-"))
+        for index, aggregate in enumerate(data.get("aggregates") or ()):
+            if aggregate.get("function") != "count" and not aggregate.get("field"):
+                self.problems.add(self.doc.location(("aggregates", index), key=False),
+                                  f"a {aggregate.get('function')} aggregate needs 'field'")
+            elif aggregate.get("field"):
+                self.path(("aggregates", index, "field"), aggregate["field"])
+        if "filter" in data:
+            self.filter(("filter",), data["filter"])
+
+    def check_dashboard(self, data: Mapping[str, Any]) -> None:
+        reports = self.merger.documents.get("report", {})
+        for index, widget in enumerate(data.get("widgets") or ()):
+            report = widget.get("report")
+            if report not in reports:
+                self.problems.add(self.doc.location(("widgets", index, "report")),
+                                  f"'{report}' is not a report{suggest(report, reports)}")
+
+    def check_app(self, data: Mapping[str, Any]) -> None:
+        dashboards = self.merger.documents.get("dashboard", {})
+        for index, item in enumerate(data.get("menu") or ()):
+            if "object" in item and item["object"] not in self.objects:
+                self.problems.add(self.doc.location(("menu", index, "object")),
+                                  f"'{item['object']}' is not an object{suggest(item['object'], self.objects)}")
+            if "dashboard" in item and item["dashboard"] not in dashboards:
+                self.problems.add(self.doc.location(("menu", index, "dashboard")),
+                                  f"'{item['dashboard']}' is not a dashboard{suggest(item['dashboard'], dashboards)}")
+
+
+class _RegistryScope(ObjectScope):
+    """An ObjectScope over compiled ObjectDefs (used after objects are frozen)."""
+
+    def __init__(self, objects: Mapping[str, ObjectDef], object_name: str) -> None:
+        self.objects = objects
+        self.object_name = object_name
+
+    def field_at(self, path: tuple[str, ...]):  # type: ignore[override]
+        current = self.objects[self.object_name]
+        for index, step in enumerate(path):
+            found = current.fields.get(step)
+            if found is None:
+                where = "" if index == 0 else f" on {current.name}"
+                raise LookupError(f"unknown field '{step}'{where}{suggest(step, current.fields)}")
+            if index == len(path) - 1:
+                return found
+            if not found.target or found.target not in self.objects:
+                raise LookupError(f"'{step}' is not a lookup, so '.{path[index + 1]}' cannot follow it")
+            current = self.objects[found.target]
+        raise LookupError("empty field path")
+
+    def resolve(self, path: tuple[str, ...]) -> FormulaType:
+        return self.field_at(path).formula_type
+
+    def filter_resolver(self, path: tuple[str, ...]):  # type: ignore[override]
+        found = self.field_at(path)
+        options = frozenset(o.value for o in found.options) if found.options else None
+        return found.formula_type, options
+
+
+# ------------------------------------------------------------------------------ org registry
+
+def default_search_paths() -> list[Path]:
+    """Where packages are found: the bundled metadata/ folder."""
+    return [bundled_path("metadata")]
+
+
+def build_org_registry(
+    packages: Sequence[str] = ("l2c",),
+    *,
+    search_paths: Sequence[Path] | None = None,
+    overlay: Path | None = None,
+    field_types: FieldTypeRegistry | None = None,
+    functions: FunctionRegistry | None = None,
+) -> Registry:
+    """Build one org's registry: installed ``packages`` (with dependencies) from
+    ``search_paths``, then the org's ``overlay`` folder. Raises MetadataError."""
+    builder = Builder(field_types=field_types, functions=functions)
+    builder.scan(search_paths if search_paths is not None else default_search_paths())
+    for name in packages:
+        if name not in builder.catalog.packages:
+            from .errors import Location
+            builder.problems.add(Location("(configuration)", 1, 1),
+                                 f"package '{name}' is not installed{suggest(name, builder.catalog.packages)}")
+    builder.problems.raise_if_any()
+    overlay_package = read_overlay(overlay, builder) if overlay is not None else None
+    builder.problems.raise_if_any()
+    registry = builder.build(list(packages), overlay_package)
+    builder.problems.raise_if_any()
+    assert registry is not None
+    return registry
+
+
+def read_overlay(path: Path, builder: Builder) -> PackageSource | None:
+    """An org overlay folder: a package whose package.yaml is optional."""
+    from .packages import MANIFEST, read_documents
+
+    if (path / MANIFEST).is_file():
+        return read_package(path, builder.schemas, builder.problems)
+    package = PackageSource(name="overlay", version="0", root=path, manifest=None)
+    if path.is_dir():
+        package.documents = list(read_documents(path, builder.problems))
+    return package
+
+
+__all__ = ["Builder", "Registry", "build_org_registry", "compile_packages", "default_search_paths",
+           "order_packages"]

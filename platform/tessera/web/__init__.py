@@ -1,0 +1,1 @@
+"""Server-rendered screens (htmx); templates live in the top-level ui/ folder."""
