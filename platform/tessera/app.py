@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
-from flask_babel import Babel
+from flask import Flask
 
+from . import i18n
 from .config import load_settings, metadata_paths, split_list
 from .metadata.registry import Registry, build_org_registry, default_search_paths
 from .paths import bundled_path
@@ -37,23 +37,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         overlay=Path(overlay) if overlay else None,
     )
     app.extensions[EXTENSION_KEY] = registry
-    Babel(app, locale_selector=select_locale)
+    i18n.init_app(app)
 
     from .web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
     return app
-
-
-def select_locale() -> str:
-    """The locale of this request: ?lang=, then the browser's preference, then English."""
-    from flask import current_app
-
-    languages = current_app.config["LANGUAGES"]
-    asked = request.args.get("lang")
-    if asked in languages:
-        return asked
-    return request.accept_languages.best_match(languages) or languages[0]
 
 
 def current_registry() -> Registry:

@@ -15,6 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
@@ -50,8 +51,16 @@ class SchemaSet:
         registry: Registry = Registry().with_resources(
             (schema["$id"], Resource.from_contents(schema)) for schema in self.schemas.values()
         )
+        common = self.schemas["common"]["$defs"]
+        # jsonschema (Python) explains failures; jsonschema-rs answers "valid?" fast, so
+        # the usual case - a valid document - never pays for the Python walk
         self._validators = {
-            kind: Draft202012Validator(self.schemas[kind], registry=registry) for kind in KINDS
+            kind: Draft202012Validator(_inline_refs(self.schemas[kind], common), registry=registry)
+            for kind in KINDS
+        }
+        fast_registry = jsonschema_rs.Registry([(s["$id"], s) for s in self.schemas.values()])
+        self._fast = {
+            kind: jsonschema_rs.validator_for(self.schemas[kind], registry=fast_registry) for kind in KINDS
         }
 
     def schema(self, kind: str) -> dict[str, Any]:
@@ -65,11 +74,51 @@ class SchemaSet:
     def errors(self, kind: str, doc: Document, problems: Problems) -> list[tuple[Any, ...]]:
         """Validate ``doc``, report each error, and return the paths of the errors."""
         paths: list[tuple[Any, ...]] = []
+        if self._fast[kind].is_valid(doc.data):
+            return paths
         for error in self._validators[kind].iter_errors(doc.data):
             for path, key, message in _explain(error):
                 problems.add(doc.location(path, key=key), message)
             paths.append(tuple(error.absolute_path))
         return paths
+
+
+def _inline_refs(schema: dict[str, Any], common: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` with every non-recursive ``$ref`` replaced by its target.
+
+    Resolving references dominates validation time; the served schemas keep their refs, the
+    validators get the inlined copy. Recursive definitions (a filter inside a filter) stay refs.
+    """
+    local = schema.get("$defs", {})
+
+    def target(ref: str) -> tuple[str, Any] | None:
+        if ref.startswith("common.json#/$defs/"):
+            name = ref.rsplit("/", 1)[1]
+            return f"common:{name}", common[name]
+        if ref.startswith("#/$defs/"):
+            name = ref.rsplit("/", 1)[1]
+            return f"local:{name}", local[name]
+        return None
+
+    def walk(node: Any, active: tuple[str, ...], base: str) -> Any:
+        if isinstance(node, list):
+            return [walk(item, active, base) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            absolute = f"common.json{ref}" if base == "common" and ref.startswith("#") else ref
+            found = target(absolute)
+            if found is not None and found[0] not in active:
+                key, sub = found
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                inlined = walk(sub, (*active, key), "common" if key.startswith("common:") else base)
+                return {**inlined, **walk(rest, active, base)} if rest else inlined
+            if found is not None:  # recursion: point at the definition by absolute id
+                return {"$ref": _SCHEMA_BASE + absolute if not absolute.startswith("#") else absolute}
+        return {k: walk(v, active, base) for k, v in node.items()}
+
+    return walk(schema, (), "self")
 
 
 def _explain(error: ValidationError) -> Iterable[tuple[tuple[Any, ...], bool, str]]:

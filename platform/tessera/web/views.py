@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
-from flask_babel import get_locale
-
 from tessera.app import current_registry
+from tessera.i18n import current_locale
 
 bp = Blueprint("web", __name__)
 
@@ -13,9 +12,9 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 def index() -> str:
     registry = current_registry()
-    locale = str(get_locale()).replace("_", "-")
+    locale = current_locale()
     objects = sorted(registry.objects.values(), key=lambda o: o.label(locale))
-    return render_template("index.html", registry=registry, objects=objects, locale=locale)
+    return render_template("index.html", registry=registry, objects=objects)
 
 
 @bp.get("/healthz")

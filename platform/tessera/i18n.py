@@ -1,0 +1,31 @@
+"""Locales: metadata labels use BCP 47 tags (``zh-CN``); Babel uses ``zh_CN``. One mapping."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import Babel, get_locale
+
+#: the locales Tessera ships every label and UI string in
+LOCALES = ("en", "zh-CN")
+
+
+def select_locale() -> str:
+    """Babel's locale for this request: ?lang=, then the browser's preference, then English."""
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    chosen = asked if asked in languages else request.accept_languages.best_match(languages)
+    return (chosen or languages[0]).replace("-", "_")
+
+
+def current_locale() -> str:
+    """The request's locale as a metadata tag (``en`` or ``zh-CN``)."""
+    locale = get_locale()
+    if locale is None:
+        return LOCALES[0]
+    tag = locale.language if not locale.territory else f"{locale.language}-{locale.territory}"
+    return tag if tag in LOCALES else locale.language if locale.language in LOCALES else LOCALES[0]
+
+
+def init_app(app) -> None:
+    Babel(app, locale_selector=select_locale)
+    app.context_processor(lambda: {"locale": current_locale()})
