@@ -414,7 +414,9 @@ class ObjectCompiler:
                 edges = graph.setdefault(node, [])
                 scope = ObjectScope(self.specs, object_name)
                 for path in compiled.references:
-                    edges.append(self._final_field(scope, path))
+                    final = self._final_field(scope, path)
+                    if final is not None:
+                        edges.append(final)
         state: dict[tuple[str, str], int] = {}
         for start in graph:
             if state.get(start):
@@ -444,11 +446,14 @@ class ObjectCompiler:
                     stack.append((child, iter(graph.get(child, ()))))
                     trail.append(child)
 
-    def _final_field(self, scope: ObjectScope, path: tuple[str, ...]) -> tuple[str, str]:
-        current = scope.object_name
+    def _final_field(self, scope: ObjectScope, path: tuple[str, ...]) -> tuple[str, str] | None:
+        """The (object, field) a reference path ends at; None through a broken lookup."""
+        current: str | None = scope.object_name
         for step in path[:-1]:
-            current = self.specs[current].fields[step].props["target"]
-        return current, path[-1]
+            spec = self.specs.get(current) if current else None
+            field_spec = spec.fields.get(step) if spec else None
+            current = field_spec.props.get("target") if field_spec else None
+        return (current, path[-1]) if current in self.specs else None
 
     def _relations(self) -> dict[str, tuple[RelationDef, ...]]:
         found: dict[str, list[RelationDef]] = {}
