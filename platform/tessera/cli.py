@@ -20,8 +20,28 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
-             add_version_option=False, load_dotenv=False, set_debug_flag=False)
+class TesseraGroup(FlaskGroup):
+    """Flask's group, minus what does not fit a product command.
+
+    Commands are listed without building the app, so ``--help`` and the commands that check
+    metadata work even when the metadata is broken; Flask's ``--app``, ``--env-file`` and
+    ``--debug`` options are dropped (the app is always Tessera's). Commands that need the app
+    ask for it with ``with_appcontext``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(create_app=_create_app, add_default_commands=False, add_version_option=False,
+                         load_dotenv=False, set_debug_flag=False, **kwargs)
+        self.params = [p for p in self.params if p.name not in ("env_file", "app", "debug")]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
+
+
+@click.group(cls=TesseraGroup)
 @click.version_option(package_name="tessera", prog_name="tessera")
 def cli() -> None:
     """Tessera: a metadata-driven application platform."""
@@ -40,7 +60,7 @@ def _print_problems(problems: list[Problem]) -> None:
                f"file{'s' if files != 1 else ''}", err=True)
 
 
-@cli.command("serve")
+@cli.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=None, help="Port (default: $PORT or 5000).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Worker processes.")
@@ -70,7 +90,7 @@ def serve(host: str, port: int | None, workers: int) -> None:
     _Server().run()
 
 
-@cli.group("metadata")
+@cli.group("metadata", cls=click.Group)
 def metadata_group() -> None:
     """Check and manage metadata packages."""
 
@@ -95,6 +115,18 @@ def validate(paths: tuple[Path, ...]) -> None:
         _print_problems(report.problems)
         sys.exit(1)
     click.echo(f"OK: {report.summary()} checked in {elapsed:.2f} s")
+
+
+@metadata_group.command("schema")
+@click.argument("kind", type=click.Choice(["package", "object", "flow", "report", "dashboard", "app", "common"]))
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a document KIND, for editors (YAML language server, IDEs)."""
+    import json
+
+    from .fieldtypes import default_field_types
+    from .metadata.schema import SchemaSet
+
+    click.echo(json.dumps(SchemaSet(default_field_types()).schema(kind), indent=2, ensure_ascii=False))
 
 
 def main() -> None:
