@@ -4,6 +4,9 @@ A filter is a mapping of conditions that must all hold::
 
     {status: new, score__gte: 50, owner_id: $me, account.region__in: [East, North]}
 
+Operators: eq (the default), ne, lt, lte, gt, gte, in, not_in, contains, icontains,
+starts_with, is_blank, between, includes, excludes.
+
 or a group: ``{and: [...]}``, ``{or: [...]}``, ``{not: {...}}``. A key is a field path (lookups
 followed with dots) and an optional ``__operator``. Filters are parsed and checked against the
 object's fields when metadata loads, so a typo is an error with a line number, not an empty
@@ -22,7 +25,7 @@ from tessera.expressions import FormulaType
 
 #: operator -> the formula types it applies to (None: any)
 OPERATORS: Mapping[str, frozenset[FormulaType] | None] = {
-    "eq": None, "ne": None, "in": None, "nin": None, "isnull": None,
+    "eq": None, "ne": None, "in": None, "not_in": None, "is_blank": None,
     "lt": frozenset({FormulaType.NUMBER, FormulaType.DATE, FormulaType.DATETIME, FormulaType.TEXT}),
     "lte": frozenset({FormulaType.NUMBER, FormulaType.DATE, FormulaType.DATETIME, FormulaType.TEXT}),
     "gt": frozenset({FormulaType.NUMBER, FormulaType.DATE, FormulaType.DATETIME, FormulaType.TEXT}),
@@ -30,7 +33,7 @@ OPERATORS: Mapping[str, frozenset[FormulaType] | None] = {
     "between": frozenset({FormulaType.NUMBER, FormulaType.DATE, FormulaType.DATETIME}),
     "contains": frozenset({FormulaType.TEXT}),
     "icontains": frozenset({FormulaType.TEXT}),
-    "startswith": frozenset({FormulaType.TEXT}),
+    "starts_with": frozenset({FormulaType.TEXT}),
     "includes": frozenset({FormulaType.LIST}),
     "excludes": frozenset({FormulaType.LIST}),
 }
@@ -121,9 +124,9 @@ def _condition(key: str, value: Any, here: tuple[Any, ...], resolve: Resolver, f
 
 
 def _check_value(op: str, value: Any, ftype: FormulaType, options: frozenset[str] | None) -> str | None:
-    if op == "isnull":
-        return None if isinstance(value, bool) else "isnull takes true or false"
-    if op in ("in", "nin"):
+    if op == "is_blank":
+        return None if isinstance(value, bool) else "is_blank takes true or false"
+    if op in ("in", "not_in"):
         if not isinstance(value, list) or not value:
             return f"'{op}' takes a non-empty list of values"
         for item in value:
@@ -142,7 +145,7 @@ def _check_value(op: str, value: Any, ftype: FormulaType, options: frozenset[str
 
 def _check_scalar(value: Any, ftype: FormulaType, options: frozenset[str] | None) -> str | None:
     if value is None:
-        return "use __isnull: true to find blank values"
+        return "use __is_blank: true to find blank values"
     if isinstance(value, str) and value.startswith("$"):
         return _check_token(value, ftype)
     if ftype is FormulaType.NUMBER:
