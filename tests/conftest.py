@@ -50,3 +50,63 @@ def write_package(tmp_path: Path) -> PackageWriter:
         return folder
 
     return write
+
+
+# ------------------------------------------------------------------------------ databases
+# Storage tests run on SQLite always, and on PostgreSQL when TESSERA_TEST_DATABASE_URL is set.
+# Under CI=true an unreachable server fails the run instead of skipping.
+
+import os
+import uuid
+
+DATABASE_KINDS = ["sqlite", "postgresql"]
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("TESSERA_TEST_DATABASE_URL")
+    if url and url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> str | None:
+    url = _postgres_url()
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but TESSERA_TEST_DATABASE_URL is not set")
+        return None
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means the server is not usable
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {url} is unreachable under CI=true: {exc}")
+        pytest.skip(f"PostgreSQL at {url} is unreachable: {exc}")
+    return url
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+def database(request, tmp_path):
+    """An empty org database: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+    from tessera.storage.database import Database
+
+    if request.param == "sqlite":
+        db = Database.connect(f"sqlite:///{tmp_path / 'org.db'}")
+        yield db
+        db.dispose()
+        return
+    url = request.getfixturevalue("postgres_available")
+    if url is None:
+        pytest.skip("set TESSERA_TEST_DATABASE_URL to run against PostgreSQL")
+    db = Database.connect(url, schema=f"t_{uuid.uuid4().hex[:12]}")
+    db.ensure_schema()
+    try:
+        yield db
+    finally:
+        db.drop_schema()
+        db.dispose()

@@ -124,3 +124,10 @@ def test_the_package_never_uses_eval_or_exec():
                 and f"def {banned}" not in line
             ]  # fmt: skip
             assert not lines, f"{path.name}: {lines}"
+
+
+def test_formulas_reading_the_clock_are_marked_volatile():
+    scope = expressions.MappingScope({"close_date": FormulaType.DATE, "amount": FormulaType.NUMBER})
+    assert compile_expression("DAYS_BETWEEN(TODAY(), close_date) < 30", scope).volatile
+    assert compile_expression("NOW() > datetimevalue", expressions.MappingScope({"datetimevalue": FormulaType.DATETIME})).volatile
+    assert not compile_expression("amount * 2", scope).volatile

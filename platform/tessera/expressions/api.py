@@ -27,15 +27,17 @@ class CompiledExpression:
     PRIORVALUE), for dependency ordering and prefetching; a path like
     ``("account", "industry")`` implies the lookup ``("account",)`` is read too.
     ``uses_prior``: whether prior values are read. ``node_count``: the formula's size.
+    ``volatile``: whether the result depends on the clock (TODAY, NOW).
     """
 
-    __slots__ = ("source", "result_type", "references", "uses_prior", "node_count", "_fn")
+    __slots__ = ("source", "result_type", "references", "uses_prior", "node_count", "volatile", "_fn")
 
     source: str
     result_type: FormulaType
     references: frozenset[tuple[str, ...]]
     uses_prior: bool
     node_count: int
+    volatile: bool
 
     def __init__(
         self,
@@ -45,6 +47,7 @@ class CompiledExpression:
         uses_prior: bool,
         node_count: int,
         fn: Any,
+        volatile: bool = False,
     ) -> None:
         for name, value in (
             ("source", source),
@@ -52,6 +55,7 @@ class CompiledExpression:
             ("references", references),
             ("uses_prior", uses_prior),
             ("node_count", node_count),
+            ("volatile", volatile),
             ("_fn", fn),
         ):
             object.__setattr__(self, name, value)
@@ -121,4 +125,5 @@ def compile_expression(
         checker.uses_prior,
         root.size,
         fn,
+        checker.volatile,
     )

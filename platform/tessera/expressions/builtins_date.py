@@ -84,9 +84,9 @@ def _same_as_first(types: tuple[FormulaType, ...]) -> FormulaType:
 
 
 SPECS = [
-    FunctionSpec("TODAY", _today, (), D, special=True,
+    FunctionSpec("TODAY", _today, (), D, special=True, volatile=True,
                  doc="TODAY(): the current date in the organisation's time zone."),
-    FunctionSpec("NOW", _now, (), DT, special=True, doc="NOW(): the current date and time."),
+    FunctionSpec("NOW", _now, (), DT, special=True, volatile=True, doc="NOW(): the current date and time."),
     FunctionSpec("DATE", _date, (N, N, N), D,
                  doc="DATE(year, month, day): that date; an error if it does not exist."),
     FunctionSpec("DATEVALUE", _datevalue, (frozenset({T, DT}),), D,

@@ -66,6 +66,7 @@ class Checker:
         self.functions = functions
         self.references: set[tuple[str, ...]] = set()
         self.uses_prior = False
+        self.volatile = False
 
     def error(self, message: str, offset: int) -> FormulaTypeError:
         return FormulaTypeError.at(message, self.source, offset)  # type: ignore[return-value]
@@ -200,4 +201,6 @@ class Checker:
             raise self.error(exc.message, offset) from None
         if spec.uses_prior:
             self.uses_prior = True
+        if spec.volatile:
+            self.volatile = True
         return result

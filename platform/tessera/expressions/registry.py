@@ -126,7 +126,9 @@ class FunctionSpec:
     receives the EvalContext first. ``propagate_null``: a NULL argument gives NULL
     without calling impl (ordinary functions only). ``field_args``: indexes of
     arguments that must be written as a plain field reference. ``uses_prior``: the
-    function reads prior values (marks CompiledExpression.uses_prior).
+    function reads prior values (marks CompiledExpression.uses_prior). ``volatile``: the
+    result changes with time, not only with the record (TODAY, NOW; marks
+    CompiledExpression.volatile, so such formulas are computed when read, never stored).
     ``doc``: one line shown in the reference and editors.
     """
 
@@ -143,6 +145,7 @@ class FunctionSpec:
     propagate_null: bool = True
     field_args: frozenset[int] = field(default_factory=frozenset)
     uses_prior: bool = False
+    volatile: bool = False
 
     def __post_init__(self) -> None:
         name = self.name.upper()

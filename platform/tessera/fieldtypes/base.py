@@ -63,6 +63,11 @@ class FieldType:
         """Check a literal default value; return a message when it does not fit."""
         return None
 
+    def column_type(self, field: Any, registry: Any) -> Any:
+        """The SQLAlchemy column type storing ``field`` (a FieldDef), or None when the field
+        has no column of its own. ``registry`` resolves other objects' fields."""
+        raise NotImplementedError(f"field type '{self.name}' does not say how it is stored")
+
     def __repr__(self) -> str:
         return f"<field type {self.name}>"
 

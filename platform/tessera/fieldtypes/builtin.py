@@ -6,7 +6,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import sqlalchemy as sa
+
 from tessera.expressions import FormulaType
+from tessera.storage.types import ExactDecimal, JSONType, UTCDateTime
 
 from .base import (
     Finding,
@@ -41,6 +44,9 @@ class _Text(FieldType):
     formula_type = FormulaType.TEXT
     properties = frozenset({"max_length"})
 
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return sa.String(field.max_length)
+
     def check_literal(self, value: Any, props: Mapping[str, Any]) -> str | None:
         return check_text(value, props)
 
@@ -56,6 +62,9 @@ class TextareaType(_Text):
     label = _label("Long text", "多行文本")
     property_defaults = {"max_length": 32000}
     refused_properties = frozenset({"unique", "indexed"})
+
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return sa.Text()
 
 
 class EmailType(_Text):
@@ -100,6 +109,9 @@ class _Number(FieldType):
     def check_literal(self, value: Any, props: Mapping[str, Any]) -> str | None:
         return check_number(value, props)
 
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return ExactDecimal(field.precision or 18, field.scale if field.scale is not None else 2)
+
 
 class IntegerType(_Number):
     name = "integer"
@@ -108,6 +120,9 @@ class IntegerType(_Number):
 
     def check_literal(self, value: Any, props: Mapping[str, Any]) -> str | None:
         return check_number(value, props, integer=True)
+
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return sa.BigInteger()
 
 
 class DecimalType(_Number):
@@ -138,6 +153,9 @@ class BooleanType(FieldType):
     def check_literal(self, value: Any, props: Mapping[str, Any]) -> str | None:
         return None if isinstance(value, bool) else f"expected true or false, got {describe(value)}"
 
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return sa.Boolean()
+
 
 class DateType(FieldType):
     name = "date"
@@ -147,6 +165,9 @@ class DateType(FieldType):
     def check_literal(self, value: Any, props: Mapping[str, Any]) -> str | None:
         return check_date(value, with_time=False)
 
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return sa.Date()
+
 
 class DateTimeType(FieldType):
     name = "datetime"
@@ -155,6 +176,9 @@ class DateTimeType(FieldType):
 
     def check_literal(self, value: Any, props: Mapping[str, Any]) -> str | None:
         return check_date(value, with_time=True)
+
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return UTCDateTime()
 
 
 class _Choice(FieldType):
@@ -180,6 +204,9 @@ class PicklistType(_Choice):
     def check_literal(self, value: Any, props: Mapping[str, Any]) -> str | None:
         return self._option_problem(value, props)
 
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return sa.String(64)
+
 
 class MultiPicklistType(_Choice):
     name = "multi_picklist"
@@ -196,6 +223,9 @@ class MultiPicklistType(_Choice):
                 return problem
         return None
 
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return JSONType  # a list of option values
+
 
 class LookupType(FieldType):
     name = "lookup"
@@ -209,6 +239,9 @@ class LookupType(FieldType):
     def check(self, props: Mapping[str, Any]) -> Iterator[Finding]:
         if props.get("on_delete") == "set_null" and props.get("required"):
             yield ("on_delete",), "a required lookup cannot use on_delete: set_null; use restrict or cascade"
+
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return sa.BigInteger()  # the foreign key is added with the table
 
 
 class MasterDetailType(LookupType):
@@ -237,7 +270,7 @@ class FormulaFieldType(FieldType):
     formula_type = FormulaType.TEXT
     properties = frozenset({"expression", "result", "scale"})
     required_properties = frozenset({"expression", "result"})
-    refused_properties = _COMPUTED_REFUSES | {"unique", "indexed"}
+    refused_properties = _COMPUTED_REFUSES | {"unique"}
     computed = True
 
     def formula_type_of(self, props: Mapping[str, Any]) -> FormulaType:
@@ -246,6 +279,11 @@ class FormulaFieldType(FieldType):
     def check(self, props: Mapping[str, Any]) -> Iterator[Finding]:
         if props.get("scale") is not None and props.get("result") not in ("decimal", "currency", "percent"):
             yield ("scale",), f"scale applies to decimal, currency or percent results, not {props.get('result')}"
+
+    def column_type(self, field: Any, registry: Any) -> Any:
+        if not field.stored:
+            return None  # computed when read
+        return _RESULT_COLUMNS[field.result](field)
 
 
 class AutoNumberType(FieldType):
@@ -278,6 +316,9 @@ class AutoNumberType(FieldType):
         if pattern.count("{") != pattern.count("}"):
             yield ("pattern",), "unbalanced braces in the pattern"
 
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return sa.String(64)
+
 
 class RollupType(FieldType):
     name = "rollup"
@@ -294,12 +335,36 @@ class RollupType(FieldType):
         if props.get("aggregate") == "count" and props.get("field"):
             yield ("field",), "a count roll-up counts child records and takes no 'field'"
 
+    def column_type(self, field: Any, registry: Any) -> Any:
+        rollup = field.rollup
+        if rollup.aggregate == "count":
+            return sa.BigInteger()
+        child = registry.object(rollup.object).field(rollup.field)
+        if rollup.aggregate == "avg":
+            return ExactDecimal(18, field.scale if field.scale is not None else max(child.scale or 0, 2))
+        return registry.field_types[child.type].column_type(child, registry)
+
 
 class JsonType(FieldType):
     name = "json"
     label = _label("JSON", "JSON")
     formula_type = FormulaType.JSON
     refused_properties = frozenset({"unique", "indexed"})
+
+    def column_type(self, field: Any, registry: Any) -> Any:
+        return JSONType
+
+
+_RESULT_COLUMNS = {
+    "text": lambda f: sa.Text(),
+    "integer": lambda f: sa.BigInteger(),
+    "decimal": lambda f: ExactDecimal(18, f.scale if f.scale is not None else 2),
+    "currency": lambda f: ExactDecimal(18, f.scale if f.scale is not None else 2),
+    "percent": lambda f: ExactDecimal(9, f.scale if f.scale is not None else 2),
+    "boolean": lambda f: sa.Boolean(),
+    "date": lambda f: sa.Date(),
+    "datetime": lambda f: UTCDateTime(),
+}
 
 
 BUILTIN_TYPES: tuple[type[FieldType], ...] = (

@@ -23,7 +23,7 @@ from tessera.expressions import (
 from tessera.fieldtypes import FieldType, FieldTypeRegistry
 
 from .errors import Problems
-from .filters import Filter, parse_filter
+from .filters import Filter, parse_filter, walk
 from .merge import MergedDocument
 from .model import (
     SYSTEM_FIELDS,
@@ -145,6 +145,8 @@ class ObjectCompiler:
         for spec in self.specs.values():
             self._check_object(spec)
         self._check_formula_cycles()
+        self._decide_formula_storage()
+        self._check_queries_use_stored_fields()
         relations = self._relations()
         return {name: self._freeze(spec, relations.get(name, ())) for name, spec in self.specs.items()}
 
@@ -234,7 +236,11 @@ class ObjectCompiler:
 
     def _resolve_rollups(self, spec: ObjectSpec) -> None:
         for name, fspec in spec.fields.items():
-            if fspec.type != "rollup" or not fspec.valid:
+            if fspec.type != "rollup":
+                continue
+            resolved = fspec.formula_type
+            fspec.formula_type = FormulaType.NULL  # unknown until the roll-up resolves: no cascades
+            if not fspec.valid:
                 continue
             path = ("fields", name)
             child_name = fspec.props.get("object")
@@ -265,7 +271,7 @@ class ObjectCompiler:
             aggregate = fspec.props.get("aggregate")
             child_field = fspec.props.get("field")
             if aggregate == "count":
-                fspec.formula_type = FormulaType.NUMBER
+                fspec.formula_type = resolved
                 continue
             target = child.fields.get(child_field)
             if target is None:
@@ -312,8 +318,6 @@ class ObjectCompiler:
                 found = spec.fields.get(name)
                 if found is None:
                     self._report(spec, ("indexes", key, "fields", position), f"unknown field '{name}'{suggest(name, spec.fields)}")
-                elif found.type == "formula":
-                    self._report(spec, ("indexes", key, "fields", position), f"'{name}' is a formula, computed when read; it cannot be indexed")
 
     def _check_field(self, spec: ObjectSpec, scope: ObjectScope, name: str, fspec: FieldSpec) -> None:
         path = ("fields", name)
@@ -446,6 +450,65 @@ class ObjectCompiler:
                     stack.append((child, iter(graph.get(child, ()))))
                     trail.append(child)
 
+    def _decide_formula_storage(self) -> None:
+        """A formula is stored (and kept current on every write) when it reads only its own
+        record's stored fields and not the clock; otherwise it is computed when read."""
+        self.unstored: set[tuple[str, str]] = set()
+        formulas = {
+            (obj, where[1]): compiled for (obj, where), compiled in self.compiled.items()
+            if len(where) == 3 and where[0] == "fields" and where[2] == "expression"
+        }
+        for key, compiled in formulas.items():
+            if compiled.volatile or any(len(path) > 1 for path in compiled.references):
+                self.unstored.add(key)
+        changed = True
+        while changed:  # a formula reading an unstored formula is unstored too
+            changed = False
+            for (obj, name), compiled in formulas.items():
+                if (obj, name) in self.unstored:
+                    continue
+                if any((obj, path[0]) in self.unstored for path in compiled.references):
+                    self.unstored.add((obj, name))
+                    changed = True
+        for obj, name in self.unstored:  # formulas that failed to compile stay unstored too
+            self.specs[obj].fields[name].props["__stored__"] = False
+        for (obj, name), spec in ((k, self.specs[k[0]].fields[k[1]]) for k in formulas):
+            spec.props.setdefault("__stored__", True)
+
+    def _check_queries_use_stored_fields(self) -> None:
+        """Filters, sorts and indexes need a column: refuse computed-when-read formulas."""
+        def unstored(obj: str, path: tuple[str, ...]) -> str | None:
+            final = self._final_field(ObjectScope(self.specs, obj), path)
+            if final is None:
+                return None
+            spec = self.specs[final[0]].fields.get(final[1])
+            if spec is not None and spec.type == "formula" and not spec.props.get("__stored__", False):
+                return ".".join(path)
+            return None
+
+        why = "is a formula computed when read (it reads lookups or TODAY/NOW), so it cannot be"
+        for (obj, where), parsed in self.filters.items():
+            target = obj
+            if where[-1] == "lookup_filter":
+                target = self.specs[obj].fields[where[1]].props.get("target") or obj
+            elif where[0] == "fields" and where[-1] == "filter":
+                target = self.specs[obj].fields[where[1]].props.get("object") or obj
+            for condition in walk(parsed):
+                name = unstored(target, condition.path)
+                if name:
+                    self._report(self.specs[obj], where, f"'{name}' {why} filtered on")
+        for spec in self.specs.values():
+            data = spec.merged.data if spec.merged else {}
+            for view_name, view in ((data.get("layouts") or {}).get("list_views") or {}).items():
+                for index, key in enumerate(view.get("sort") or ()):
+                    name = unstored(spec.name, tuple(key.lstrip("-").split(".")))
+                    if name:
+                        self._report(spec, ("layouts", "list_views", view_name, "sort", index), f"'{name}' {why} sorted on")
+            for key, index in (data.get("indexes") or {}).items():
+                for position, field_name in enumerate(index.get("fields") or ()):
+                    if unstored(spec.name, (field_name,)):
+                        self._report(spec, ("indexes", key, "fields", position), f"'{field_name}' {why} indexed")
+
     def _final_field(self, scope: ObjectScope, path: tuple[str, ...]) -> tuple[str, str] | None:
         """The (object, field) a reference path ends at; None through a broken lookup."""
         current: str | None = scope.object_name
@@ -560,6 +623,7 @@ class ObjectCompiler:
             active=bool(props.get("active", True)),
             system=fspec.system,
             computed=bool(field_type and field_type.computed),
+            stored=bool(props.get("__stored__", True)),
             default=None if isinstance(default, dict) else default,
             default_formula=compiled.get((spec.name, where + ("default", "formula"))),
             visible_when=compiled.get((spec.name, where + ("visible_when",))),
@@ -582,5 +646,5 @@ class ObjectCompiler:
             rollup=rollup,
             currency_field=props.get("currency_field"),
             package=origin_package,
-            props=MappingProxyType({k: v for k, v in props.items() if k not in ("options",)}),
+            props=MappingProxyType({k: v for k, v in props.items() if k not in ("options", "__stored__")}),
         )

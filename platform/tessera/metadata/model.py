@@ -79,6 +79,8 @@ class FieldDef:
     active: bool = True
     system: bool = False
     computed: bool = False
+    #: has a column; False only for formulas computed when read (lookups, TODAY/NOW)
+    stored: bool = True
     default: Any = None
     default_formula: CompiledExpression | None = None
     visible_when: CompiledExpression | None = None
@@ -197,8 +199,8 @@ class ObjectDef:
 
     @property
     def stored_fields(self) -> tuple[FieldDef, ...]:
-        """Fields with a column of their own (formulas are computed when read)."""
-        return tuple(f for f in self.fields.values() if f.type != "formula")
+        """Fields with a column of their own (some formulas are computed when read)."""
+        return tuple(f for f in self.fields.values() if f.stored)
 
 
 @dataclass(frozen=True, slots=True)

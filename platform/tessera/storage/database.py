@@ -1,0 +1,98 @@
+"""One org's database: the engine, the schema its records live in, and dialect set-up.
+
+On PostgreSQL each org's records live in their own schema (``org_<name>``); on SQLite each org
+has its own database file, so no schema is used. Everything that touches records gets its
+connection from a :class:`Database`, so the org is never implicit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass
+class Database:
+    """An engine plus the schema of one org's records (None on SQLite)."""
+
+    engine: Engine
+    schema: str | None = None
+    _metadata: sa.MetaData | None = field(default=None, repr=False)
+
+    @classmethod
+    def connect(cls, url: str, *, schema: str | None = None, **engine_options: Any) -> Database:
+        """Open ``url``. ``schema`` applies to PostgreSQL only (ignored on SQLite)."""
+        engine = create_engine(url, **engine_options)
+        if engine.dialect.name == "sqlite":
+            schema = None
+        elif schema is not None and not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"'{schema}' is not a valid schema name")
+        return cls(engine, schema)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def ensure_schema(self) -> None:
+        """Create the org's schema if the database has schemas and it is missing."""
+        if self.schema is None:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
+
+    def drop_schema(self) -> None:
+        """Drop the org's schema and everything in it (tests and org deletion only)."""
+        if self.schema is None:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(sa.schema.DropSchema(self.schema, cascade=True, if_exists=True))
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection inside one transaction, committed on success, rolled back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def create_engine(url: str, **options: Any) -> Engine:
+    """An engine with Tessera's settings for the dialect (SQLite: foreign keys on, WAL,
+    a busy timeout so concurrent writers wait instead of failing)."""
+    if url.startswith("sqlite"):
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        engine = sa.create_engine(url, **options)
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **options)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # let SQLAlchemy, not pysqlite, manage transactions (so BEGIN IMMEDIATE below works)
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # take the write lock at the start: read-then-write transactions cannot deadlock, and
+    # concurrent writers queue on the busy timeout instead of failing half-way
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

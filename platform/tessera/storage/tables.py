@@ -1,0 +1,159 @@
+"""The registry as SQLAlchemy tables: one table per object, plus Tessera's system tables.
+
+Each object's table is named after the object and holds the system columns, one column per
+stored field (formulas computed when read have none), a foreign key per lookup honouring its
+``on_delete``, and indexes for lookups, unique and indexed fields and declared composites.
+Uniqueness is a unique *index* rather than a constraint, so adding or removing it never needs
+a table rebuild on SQLite. Built once per registry and database; never changed afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import sqlalchemy as sa
+
+from tessera.metadata.model import FieldDef, ObjectDef
+from tessera.metadata.registry import Registry
+
+from .database import Database
+from .types import JSONType, UTCDateTime
+
+#: table names beginning with this belong to Tessera itself
+SYSTEM_PREFIX = "tessera_"
+#: columns every record table has beyond the system fields formulas can read
+STORAGE_COLUMNS = ("deleted_at", "deleted_by")
+#: prefix of a removed field's column, renamed aside so its data can come back
+RETIRED_PREFIX = "retired__"
+
+_ON_DELETE = {"set_null": "SET NULL", "restrict": "RESTRICT", "cascade": "CASCADE"}
+
+ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite only autoincrements INTEGER
+
+
+def constraint_name(kind: str, table: str, columns: tuple[str, ...]) -> str:
+    """A deterministic name within PostgreSQL's 63 characters."""
+    name = f"{kind}_{table}_{'_'.join(columns)}"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{name[:52]}_{digest}"
+
+
+class StorageSchema:
+    """All tables of one org's registry in one database."""
+
+    def __init__(self, registry: Registry, db: Database) -> None:
+        self.registry = registry
+        self.db = db
+        self.metadata = sa.MetaData(schema=db.schema)
+        self.history = _history_table(self.metadata)
+        self.counters = _counters_table(self.metadata)
+        self.deployments = _deployments_table(self.metadata)
+        self.retired = _retired_table(self.metadata)
+        tables = {name: self._object_table(obj) for name, obj in registry.objects.items()}
+        self.tables: Mapping[str, sa.Table] = MappingProxyType(tables)
+
+    @property
+    def system_tables(self) -> tuple[sa.Table, ...]:
+        return (self.history, self.counters, self.deployments, self.retired)
+
+    def table(self, object_name: str) -> sa.Table:
+        return self.tables[object_name]
+
+    def column_type(self, field: FieldDef) -> sa.types.TypeEngine | None:
+        return self.registry.field_types[field.type].column_type(field, self.registry)
+
+    def _object_table(self, obj: ObjectDef) -> sa.Table:
+        columns: list[sa.Column] = [
+            sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+            sa.Column("created_at", UTCDateTime(), nullable=False),
+            sa.Column("created_by", sa.BigInteger(), nullable=True),
+            sa.Column("updated_at", UTCDateTime(), nullable=False),
+            sa.Column("updated_by", sa.BigInteger(), nullable=True),
+            sa.Column("owner_id", sa.BigInteger(), nullable=True),
+            sa.Column("version", sa.Integer(), nullable=False, server_default=sa.text("1")),
+            sa.Column("deleted_at", UTCDateTime(), nullable=True),
+            sa.Column("deleted_by", sa.BigInteger(), nullable=True),
+        ]
+        indexes: list[sa.Index] = [
+            sa.Index(constraint_name("ix", obj.name, ("owner_id",)), "owner_id"),
+        ]
+        for field in obj.fields.values():
+            if field.system:
+                continue
+            column_type = self.column_type(field)
+            if column_type is None:
+                continue
+            args: list[sa.SchemaItem] = []
+            if field.target is not None:
+                target = f"{self.metadata.schema}.{field.target}.id" if self.metadata.schema else f"{field.target}.id"
+                args.append(sa.ForeignKey(target, ondelete=_ON_DELETE[field.on_delete or "set_null"],
+                                          name=constraint_name("fk", obj.name, (field.name,))))
+            columns.append(sa.Column(field.name, column_type, *args, nullable=True))
+            if field.unique:
+                indexes.append(sa.Index(constraint_name("uq", obj.name, (field.name,)), field.name, unique=True))
+            elif field.target is not None or field.indexed:
+                indexes.append(sa.Index(constraint_name("ix", obj.name, (field.name,)), field.name))
+        for index in obj.indexes:
+            kind = "uq" if index.unique else "ix"
+            name = index.name if index.name.startswith(("ix_", "uq_")) else constraint_name(kind, obj.name, index.fields)
+            indexes.append(sa.Index(name, *index.fields, unique=index.unique))
+        return sa.Table(obj.name, self.metadata, *columns, *_dedupe(indexes))
+
+
+def _dedupe(indexes: list[sa.Index]) -> list[sa.Index]:
+    seen: dict[tuple[tuple[str, ...], bool], sa.Index] = {}
+    for index in indexes:
+        key = (tuple(str(e) for e in index.expressions), bool(index.unique))
+        seen.setdefault(key, index)
+    return list(seen.values())
+
+
+def _history_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        f"{SYSTEM_PREFIX}history", metadata,
+        sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        sa.Column("object", sa.String(63), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(16), nullable=False),  # create, update, delete, restore
+        sa.Column("actor", sa.BigInteger(), nullable=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("changes", JSONType, nullable=False),  # {field: [old, new]}
+        sa.Index(f"ix_{SYSTEM_PREFIX}history_record", "object", "record_id", "version"),
+    )
+
+
+def _counters_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        f"{SYSTEM_PREFIX}counters", metadata,
+        sa.Column("object", sa.String(63), primary_key=True),
+        sa.Column("field", sa.String(63), primary_key=True),
+        sa.Column("period", sa.String(16), primary_key=True),  # '' or e.g. '2026', '202611'
+        sa.Column("value", sa.BigInteger(), nullable=False),
+    )
+
+
+def _deployments_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        f"{SYSTEM_PREFIX}deployments", metadata,
+        sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("actor", sa.String(120), nullable=True),
+        sa.Column("packages", JSONType, nullable=False),  # [{"name": ..., "version": ...}]
+        sa.Column("steps", JSONType, nullable=False),     # the plan that was applied, in words
+    )
+
+
+def _retired_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        f"{SYSTEM_PREFIX}retired_columns", metadata,
+        sa.Column("object", sa.String(63), primary_key=True),
+        sa.Column("field", sa.String(63), primary_key=True),
+        sa.Column("column_name", sa.String(63), nullable=False),
+        sa.Column("field_type", sa.String(63), nullable=False),
+        sa.Column("retired_at", UTCDateTime(), nullable=False),
+    )
