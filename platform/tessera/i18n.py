@@ -1,12 +1,22 @@
-"""Locales: metadata labels use BCP 47 tags (``zh-CN``); Babel uses ``zh_CN``. One mapping."""
+"""Locales: metadata labels use BCP 47 tags (``zh-CN``); Babel uses ``zh_CN``. One mapping.
+
+UI strings are translated by Flask-Babel inside requests; :func:`translate` serves code that
+runs anywhere (the record service in a job or a command) from the same catalogues.
+"""
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.support import Translations
 from flask import current_app, request
 from flask_babel import Babel, get_locale
 
 #: the locales Tessera ships every label and UI string in
 LOCALES = ("en", "zh-CN")
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
 
 def select_locale() -> str:
@@ -24,6 +34,17 @@ def current_locale() -> str:
         return LOCALES[0]
     tag = locale.language if not locale.territory else f"{locale.language}-{locale.territory}"
     return tag if tag in LOCALES else locale.language if locale.language in LOCALES else LOCALES[0]
+
+
+@cache
+def _translations(locale: str) -> Translations:
+    return Translations.load(str(TRANSLATIONS_DIR), [Locale.parse(locale, sep="-")])
+
+
+def translate(message: str, locale: str = "en", **params: object) -> str:
+    """``message`` in ``locale`` with ``params`` filled in, inside a request or not."""
+    text = message if locale == "en" else _translations(locale).gettext(message)
+    return text % params if params else text
 
 
 def init_app(app) -> None:

@@ -1,0 +1,671 @@
+"""RecordService: the only door to records. API, screens, flows, imports and plugins all use it.
+
+A :class:`UnitOfWork` is one transaction with one acting user. Writes go through the same
+steps every time, so no path can skip one:
+
+1. ``before_validate`` listeners may adjust the input;
+2. the input is converted and checked per field (:mod:`.inputs`): types, lengths, ranges,
+   digits, options, email/url/phone shapes, unknown and read-only fields;
+3. on create, defaults fill what was not given (literals and formulas);
+4. the whole record is checked: required, ``required_when``, ``read_only_when``, inactive
+   options, lookups that must exist; stored formulas are computed; validation rules run;
+   every problem is reported at once (:class:`ValidationFailed`);
+5. ``before_save`` listeners; auto-numbers; the row is written — an update only if the record
+   is still at the version the caller read (else :class:`StaleRecord` naming what changed);
+6. history (who, when, old → new per field), roll-ups of parent records, master-detail
+   children; ``after_save`` listeners; ``after_commit`` listeners once committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tessera.expressions import EvalContext, FormulaError
+from tessera.metadata.model import FieldDef, ObjectDef
+from tessera.metadata.registry import Registry
+from tessera.storage.database import Database
+from tessera.storage.tables import StorageSchema
+
+from . import errors as E
+from .errors import RECORD, DeleteRefused, Problem, RecordNotFound, StaleRecord, UnknownObject, ValidationFailed
+from .events import RecordChange, RecordEvents
+from .inputs import RecordInput
+from .numbering import next_number
+
+#: columns a record carries besides its fields
+SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "version")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting. Until identity lands, the system user (id None) acts."""
+
+    id: int | None = None
+    name: str = "system"
+    locale: str = "en"
+
+
+SYSTEM = Actor()
+
+
+class ObjectRuntime:
+    """Everything the service needs about one object, prepared once per registry."""
+
+    def __init__(self, obj: ObjectDef, schema: StorageSchema, registry: Registry) -> None:
+        self.object = obj
+        self.table = schema.table(obj.name)
+        self.input = RecordInput(obj)
+        self.stored = tuple(f.name for f in obj.fields.values() if f.stored and not f.system)
+        self.columns = tuple(SYSTEM_COLUMNS) + self.stored
+        self.select_columns = [self.table.c[name] for name in self.columns]
+        self.defaults = [f for f in obj.fields.values() if not f.system and (f.default is not None or f.default_formula)]
+        self.required = [f for f in obj.fields.values() if f.required and not f.computed and not f.system]
+        self.conditional = [f for f in obj.fields.values() if f.required_when or f.read_only_when]
+        self.lookups = [f for f in obj.fields.values() if f.target and not f.system]
+        self.auto_numbers = [f for f in obj.fields.values() if f.type == "auto_number"]
+        self.stored_formulas = _formula_order([f for f in obj.fields.values() if f.type == "formula" and f.stored])
+        self.read_formulas = [f for f in obj.fields.values() if f.type == "formula" and not f.stored]
+        self.rules = [r for r in obj.validations if r.active]
+        self.choices = [f for f in obj.fields.values() if f.type in ("picklist", "multi_picklist")]
+        # roll-ups on other objects that summarise this one: (parent object, parent field, link field)
+        self.parent_rollups = [
+            (other.name, field, field.rollup.relationship)
+            for other in registry.objects.values() for field in other.fields.values()
+            if field.rollup is not None and field.rollup.object == obj.name
+        ]
+        self.children = [
+            (rel, registry.object(rel.object).field(rel.field)) for rel in obj.relations
+        ]
+
+
+def _formula_order(formulas: list[FieldDef]) -> tuple[FieldDef, ...]:
+    """Stored formulas in an order where each comes after the formulas it reads."""
+    by_name = {f.name: f for f in formulas}
+    ordered: list[FieldDef] = []
+    seen: set[str] = set()
+
+    def visit(field: FieldDef) -> None:
+        if field.name in seen:
+            return
+        seen.add(field.name)
+        for path in field.formula.references if field.formula else ():
+            if path[0] in by_name:
+                visit(by_name[path[0]])
+        ordered.append(field)
+
+    for field in formulas:
+        visit(field)
+    return tuple(ordered)
+
+
+class RecordService:
+    """Reads and writes records of one org. Thread-safe; cheap to share."""
+
+    def __init__(self, registry: Registry, db: Database, *, schema: StorageSchema | None = None,
+                 events: RecordEvents | None = None, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.registry = registry
+        self.db = db
+        self.schema = schema or StorageSchema(registry, db)
+        self.events = events or RecordEvents()
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._runtimes: dict[str, ObjectRuntime] = {}
+
+    def runtime(self, object_name: str) -> ObjectRuntime:
+        runtime = self._runtimes.get(object_name)
+        if runtime is None:
+            if object_name not in self.registry.objects:
+                raise UnknownObject(object_name)
+            runtime = ObjectRuntime(self.registry.objects[object_name], self.schema, self.registry)
+            self._runtimes[object_name] = runtime
+        return runtime
+
+    @contextmanager
+    def unit_of_work(self, actor: Actor = SYSTEM) -> Iterator[UnitOfWork]:
+        """One transaction: everything inside commits together or not at all."""
+        with self.db.begin() as conn:
+            work = UnitOfWork(self, conn, actor)
+            yield work
+        for event, change in work.committed:
+            self.events.fire(event, change)
+
+    # one-call conveniences, each its own unit of work
+    def create(self, object_name: str, values: Mapping[str, Any], *, actor: Actor = SYSTEM) -> dict[str, Any]:
+        with self.unit_of_work(actor) as work:
+            return work.create(object_name, values)
+
+    def get(self, object_name: str, record_id: int, *, actor: Actor = SYSTEM) -> dict[str, Any]:
+        with self.unit_of_work(actor) as work:
+            return work.get(object_name, record_id)
+
+    def update(self, object_name: str, record_id: int, values: Mapping[str, Any], *, version: int | None,
+               actor: Actor = SYSTEM) -> dict[str, Any]:
+        with self.unit_of_work(actor) as work:
+            return work.update(object_name, record_id, values, version=version)
+
+    def delete(self, object_name: str, record_id: int, *, version: int | None = None, hard: bool = False,
+               actor: Actor = SYSTEM) -> None:
+        with self.unit_of_work(actor) as work:
+            work.delete(object_name, record_id, version=version, hard=hard)
+
+    def restore(self, object_name: str, record_id: int, *, actor: Actor = SYSTEM) -> dict[str, Any]:
+        with self.unit_of_work(actor) as work:
+            return work.restore(object_name, record_id)
+
+    def history(self, object_name: str, record_id: int, *, actor: Actor = SYSTEM) -> list[dict[str, Any]]:
+        with self.unit_of_work(actor) as work:
+            return work.history(object_name, record_id)
+
+
+class UnitOfWork:
+    """Record operations inside one transaction, acting as one user."""
+
+    def __init__(self, service: RecordService, conn: Connection, actor: Actor) -> None:
+        self.service = service
+        self.conn = conn
+        self.actor = actor
+        self.now = service.clock()
+        self.committed: list[tuple[str, RecordChange]] = []
+        self._related: dict[tuple[str, int], dict[str, Any] | None] = {}
+
+    # ------------------------------------------------------------------ reads
+    def get(self, object_name: str, record_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
+        runtime = self.service.runtime(object_name)
+        row = self._load(runtime, record_id, include_deleted=include_deleted)
+        if row is None:
+            raise RecordNotFound(object_name, record_id)
+        return self._with_read_formulas(runtime, row)
+
+    def _load(self, runtime: ObjectRuntime, record_id: Any, *, include_deleted: bool = False,
+              for_update: bool = False) -> dict[str, Any] | None:
+        table = runtime.table
+        query = sa.select(*runtime.select_columns).where(table.c.id == record_id)
+        if not include_deleted:
+            query = query.where(table.c.deleted_at.is_(None))
+        if for_update and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        return dict(row) if row is not None else None
+
+    def _with_read_formulas(self, runtime: ObjectRuntime, row: dict[str, Any]) -> dict[str, Any]:
+        for field in runtime.read_formulas:
+            try:
+                row[field.name] = field.formula(self._context(runtime.object, row)) if field.formula else None
+            except FormulaError:
+                row[field.name] = None  # a formula that cannot be computed reads as blank
+        return row
+
+    def history(self, object_name: str, record_id: int) -> list[dict[str, Any]]:
+        self.service.runtime(object_name)
+        history = self.service.schema.history
+        rows = self.conn.execute(
+            sa.select(history).where((history.c.object == object_name) & (history.c.record_id == record_id))
+            .order_by(history.c.version, history.c.id)).mappings()
+        return [dict(row) for row in rows]
+
+    # ------------------------------------------------------------------ formulas
+    def _context(self, obj: ObjectDef, values: Mapping[str, Any], prior: Mapping[str, Any] | None = None) -> EvalContext:
+        return EvalContext(values, prior=prior, now=self.now, today=self.now.date(),
+                           resolver=lambda path: self._resolve(obj, values, path))
+
+    def _resolve(self, obj: ObjectDef, values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+        """The value at a lookup path (``account.parent.name``), loading related records."""
+        current_obj, current = obj, values
+        for step in path[:-1]:
+            field = current_obj.fields[step]
+            target_id = current.get(step)
+            if target_id is None or field.target is None:
+                return None
+            if isinstance(target_id, Mapping):
+                target_id = target_id.get("id")
+            key = (field.target, int(target_id))
+            if key not in self._related:
+                runtime = self.service.runtime(field.target)
+                row = self._load(runtime, target_id)
+                self._related[key] = self._with_read_formulas(runtime, row) if row is not None else None
+            current = self._related[key]
+            if current is None:
+                return None
+            current_obj = self.service.registry.object(field.target)
+        return current.get(path[-1])
+
+    # ------------------------------------------------------------------ writes
+    def create(self, object_name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        runtime = self.service.runtime(object_name)
+        children = self._split_children(runtime, values)
+        record = self._write(runtime, None, dict(values), None)
+        self._write_children(runtime, record, children)
+        return self.get(object_name, record["id"]) if children else record
+
+    def update(self, object_name: str, record_id: int, values: Mapping[str, Any], *,
+               version: int | None) -> dict[str, Any]:
+        """Change the given fields. ``version`` is the version the caller read; pass None only
+        from code that acts on the latest state on purpose (flows, roll-ups)."""
+        runtime = self.service.runtime(object_name)
+        prior = self._load(runtime, record_id, for_update=True)
+        if prior is None:
+            raise RecordNotFound(object_name, record_id)
+        if version is not None and prior["version"] != version:
+            raise self._stale(runtime, record_id, version, prior["version"])
+        children = self._split_children(runtime, values)
+        record = self._write(runtime, prior, dict(values), version)
+        self._write_children(runtime, record, children)
+        return self.get(object_name, record_id) if children else record
+
+    def _write(self, runtime: ObjectRuntime, prior: dict[str, Any] | None, given: dict[str, Any],
+               expected: int | None, trusted: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The one write path. ``trusted`` values come from the engine itself (roll-ups) and
+        skip input checks; everything else about the record is checked as usual."""
+        obj = runtime.object
+        action = "create" if prior is None else "update"
+        events = self.service.events
+        change = RecordChange(obj, action, prior["id"] if prior else None, given, prior, self.actor)
+        if events.has("before_validate"):
+            events.fire("before_validate", change)
+            given = change.values
+        values, problems = runtime.input.load(given)
+        for key, items in change.problems.items():
+            problems.setdefault(key, []).extend(items)
+        record = dict(prior) if prior else {}
+        record.update(values)
+        if trusted:
+            record.update(trusted)
+        if prior is None:
+            self._apply_defaults(runtime, record, given)
+        self._check_record(runtime, record, prior, problems)
+        self._compute_stored_formulas(runtime, record, prior, problems)
+        self._run_rules(runtime, record, prior, problems)
+        if problems:
+            raise ValidationFailed(obj.name, problems)
+        change.values = record
+        if events.has("before_save"):
+            events.fire("before_save", change)
+            if change.problems:
+                raise ValidationFailed(obj.name, change.problems)
+            record = change.values
+        changes = _diff(runtime, prior, record)
+        if prior is None:
+            record_id = self._insert(runtime, record)
+        else:
+            record_id = prior["id"]
+            if not changes:
+                return self._with_read_formulas(runtime, dict(prior))  # nothing changed: no new version
+            self._update_row(runtime, prior, record, changes, expected)
+        saved = self._load(runtime, record_id)
+        assert saved is not None
+        self._record_history(obj.name, record_id, saved["version"], action, changes)
+        self._update_parent_rollups(runtime, prior, saved)
+        change.record_id, change.values, change.changes = record_id, saved, changes
+        if events.has("after_save"):
+            events.fire("after_save", change)
+        self.committed.append(("after_commit", change))
+        return self._with_read_formulas(runtime, saved)
+
+    def _apply_defaults(self, runtime: ObjectRuntime, record: dict[str, Any], given: Mapping[str, Any]) -> None:
+        for field in runtime.defaults:
+            if field.name in given or record.get(field.name) is not None:
+                continue
+            if field.default_formula is not None:
+                try:
+                    record[field.name] = _to_field(field, field.default_formula(self._context(runtime.object, record)))
+                except FormulaError:
+                    record[field.name] = None
+            else:
+                record[field.name] = _literal_default(field)
+        if record.get("owner_id") is None:
+            record["owner_id"] = self.actor.id
+
+    def _check_record(self, runtime: ObjectRuntime, record: dict[str, Any], prior: dict[str, Any] | None,
+                      problems: dict[str, list[Problem]]) -> None:
+        for field in runtime.required:
+            if field.name not in problems and _blank(record.get(field.name)):
+                problems.setdefault(field.name, []).append(Problem(E.REQUIRED))
+        if runtime.conditional:
+            context = self._context(runtime.object, record, prior)
+            for field in runtime.conditional:
+                if field.required_when is not None and _blank(record.get(field.name)) and field.name not in problems:
+                    if self._condition(field.required_when, context, field.name, problems):
+                        problems.setdefault(field.name, []).append(Problem(E.REQUIRED))
+                if (field.read_only_when is not None and prior is not None
+                        and record.get(field.name) != prior.get(field.name)):
+                    prior_context = self._context(runtime.object, prior)
+                    if self._condition(field.read_only_when, prior_context, field.name, problems):
+                        problems.setdefault(field.name, []).append(Problem(E.READ_ONLY))
+        for field in runtime.choices:
+            value = record.get(field.name)
+            old = prior.get(field.name) if prior else None
+            if value is None or value == old or field.name in problems:
+                continue
+            new_values = value if isinstance(value, list) else [value]
+            old_values = set(old) if isinstance(old, list) else {old}
+            for item in new_values:
+                option = field.option(item)
+                if option is not None and not option.active and item not in old_values:
+                    problems.setdefault(field.name, []).append(Problem(E.NOT_AN_OPTION, {"value": item}))
+        self._check_lookups(runtime, record, prior, problems)
+
+    def _check_lookups(self, runtime: ObjectRuntime, record: dict[str, Any], prior: dict[str, Any] | None,
+                       problems: dict[str, list[Problem]]) -> None:
+        for field in runtime.lookups:
+            target_id = record.get(field.name)
+            if target_id is None or field.name in problems:
+                continue
+            if prior is not None and prior.get(field.name) == target_id:
+                continue  # unchanged: it existed when it was set
+            target = self.service.schema.table(field.target)
+            found = self.conn.execute(sa.select(target.c.id).where(
+                (target.c.id == target_id) & target.c.deleted_at.is_(None))).first()
+            if found is None:
+                problems.setdefault(field.name, []).append(
+                    Problem(E.NO_SUCH_RECORD, {"object": field.target, "id": target_id}))
+
+    def _compute_stored_formulas(self, runtime: ObjectRuntime, record: dict[str, Any],
+                                 prior: dict[str, Any] | None, problems: dict[str, list[Problem]]) -> None:
+        for field in runtime.stored_formulas:
+            try:
+                record[field.name] = _to_field(field, field.formula(self._context(runtime.object, record, prior)))
+            except FormulaError:
+                record[field.name] = None  # e.g. VALUE('abc'): the formula reads as blank
+
+    def _run_rules(self, runtime: ObjectRuntime, record: dict[str, Any], prior: dict[str, Any] | None,
+                   problems: dict[str, list[Problem]]) -> None:
+        context = self._context(runtime.object, record, prior)
+        broken = set(problems)
+        for rule in runtime.rules:
+            if broken and any(path[0] in broken for path in rule.condition.references):
+                continue  # it reads a value already reported as wrong: its verdict would be noise
+            if self._condition(rule.condition, context, rule.error_field or RECORD, problems, rule=rule.name):
+                problems.setdefault(rule.error_field or RECORD, []).append(Problem(rule.message))
+
+    @staticmethod
+    def _condition(formula: Any, context: EvalContext, field: str, problems: dict[str, list[Problem]],
+                   rule: str | None = None) -> bool:
+        try:
+            return bool(formula(context))
+        except FormulaError as exc:
+            problems.setdefault(field, []).append(
+                Problem(E.FORMULA_FAILED, {"rule": rule or field, "detail": exc.message}))
+            return False
+
+    def _insert(self, runtime: ObjectRuntime, record: dict[str, Any]) -> int:
+        for field in runtime.auto_numbers:
+            record[field.name] = next_number(self.conn, self.service.schema.counters, runtime.object.name,
+                                             field, self.now.date())
+        row = {name: record.get(name) for name in runtime.stored}
+        row.update(created_at=self.now, updated_at=self.now, created_by=self.actor.id,
+                   updated_by=self.actor.id, owner_id=record.get("owner_id"), version=1)
+        table = runtime.table
+        return int(self.conn.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one())
+
+    def _update_row(self, runtime: ObjectRuntime, prior: dict[str, Any], record: dict[str, Any],
+                    changes: Mapping[str, Any], expected: int | None) -> None:
+        table = runtime.table
+        values = {name: record.get(name) for name in changes}
+        values.update(updated_at=self.now, updated_by=self.actor.id, version=table.c.version + 1)
+        where = (table.c.id == prior["id"]) & table.c.deleted_at.is_(None)
+        where &= table.c.version == (expected if expected is not None else prior["version"])
+        if self.conn.execute(sa.update(table).where(where).values(values)).rowcount != 1:
+            current = self._load(runtime, prior["id"])
+            if current is None:
+                raise RecordNotFound(runtime.object.name, prior["id"])
+            raise self._stale(runtime, prior["id"], expected or prior["version"], current["version"])
+
+    def _stale(self, runtime: ObjectRuntime, record_id: int, expected: int, current: int) -> StaleRecord:
+        history = self.service.schema.history
+        rows = self.conn.execute(sa.select(history.c.changes).where(
+            (history.c.object == runtime.object.name) & (history.c.record_id == record_id)
+            & (history.c.version > expected)))
+        changed = sorted({name for (changes,) in rows for name in changes})
+        return StaleRecord(runtime.object.name, record_id, expected, current, changed)
+
+    def _record_history(self, object_name: str, record_id: int, version: int, action: str,
+                        changes: Mapping[str, tuple[Any, Any]]) -> None:
+        self.conn.execute(sa.insert(self.service.schema.history).values(
+            object=object_name, record_id=record_id, version=version, action=action,
+            actor=self.actor.id, at=self.now,
+            changes={name: [_jsonable(old), _jsonable(new)] for name, (old, new) in changes.items()}))
+
+    # ------------------------------------------------------------------ delete / restore
+    def delete(self, object_name: str, record_id: int, *, version: int | None = None, hard: bool = False) -> None:
+        """Soft-delete (to the recycle bin) unless ``hard``; honours each lookup's on_delete."""
+        runtime = self.service.runtime(object_name)
+        prior = self._load(runtime, record_id, include_deleted=hard, for_update=True)
+        if prior is None:
+            raise RecordNotFound(object_name, record_id)
+        if version is not None and prior["version"] != version:
+            raise self._stale(runtime, record_id, version, prior["version"])
+        self._refuse_restricted(runtime, record_id)
+        change = RecordChange(runtime.object, "delete", record_id, prior, prior, self.actor)
+        if hard:
+            self._update_parent_rollups(runtime, prior, None)
+            self.conn.execute(sa.delete(runtime.table).where(runtime.table.c.id == record_id))
+            self._record_history(object_name, record_id, prior["version"] + 1, "delete", {"_hard": (None, True)})
+        else:
+            self._soft_delete(runtime, prior, self.now)
+        self.committed.append(("after_commit", change))
+
+    def _refuse_restricted(self, runtime: ObjectRuntime, record_id: int) -> None:
+        blockers: dict[str, int] = {}
+        for relation, field in runtime.children:
+            if field.on_delete != "restrict":
+                continue
+            child = self.service.schema.table(relation.object)
+            count = self.conn.execute(sa.select(sa.func.count()).select_from(child).where(
+                (child.c[relation.field] == record_id) & child.c.deleted_at.is_(None))).scalar_one()
+            if count:
+                blockers[relation.name] = count
+        if blockers:
+            raise DeleteRefused(runtime.object.name, record_id, blockers)
+
+    def _soft_delete(self, runtime: ObjectRuntime, prior: dict[str, Any], stamp: dt.datetime) -> None:
+        table = runtime.table
+        self.conn.execute(sa.update(table).where(table.c.id == prior["id"]).values(
+            deleted_at=stamp, deleted_by=self.actor.id, version=table.c.version + 1))
+        self._record_history(runtime.object.name, prior["id"], prior["version"] + 1, "delete", {})
+        for relation, field in runtime.children:
+            child_runtime = self.service.runtime(relation.object)
+            child = child_runtime.table
+            live = (child.c[relation.field] == prior["id"]) & child.c.deleted_at.is_(None)
+            if field.on_delete == "cascade":
+                # children go to the recycle bin with the same stamp, so a restore brings them back
+                for row in self.conn.execute(sa.select(*child_runtime.select_columns).where(live)).mappings():
+                    self._soft_delete(child_runtime, dict(row), stamp)
+            elif field.on_delete == "set_null":
+                for row in self.conn.execute(sa.select(*child_runtime.select_columns).where(live)).mappings():
+                    self.update(relation.object, row["id"], {relation.field: None}, version=None)
+        self._update_parent_rollups(runtime, prior, None)
+
+    def restore(self, object_name: str, record_id: int) -> dict[str, Any]:
+        """Bring a soft-deleted record back, with the children deleted along with it."""
+        runtime = self.service.runtime(object_name)
+        prior = self._load(runtime, record_id, include_deleted=True, for_update=True)
+        if prior is None or prior.get("deleted_at") is None and not self._is_deleted(runtime, record_id):
+            raise RecordNotFound(object_name, record_id)
+        stamp = self.conn.execute(sa.select(runtime.table.c.deleted_at).where(
+            runtime.table.c.id == record_id)).scalar_one()
+        self._restore(runtime, record_id, stamp)
+        return self.get(object_name, record_id)
+
+    def _is_deleted(self, runtime: ObjectRuntime, record_id: int) -> bool:
+        table = runtime.table
+        return self.conn.execute(sa.select(table.c.deleted_at).where(table.c.id == record_id)).scalar() is not None
+
+    def _restore(self, runtime: ObjectRuntime, record_id: int, stamp: dt.datetime) -> None:
+        table = runtime.table
+        self.conn.execute(sa.update(table).where(table.c.id == record_id).values(
+            deleted_at=None, deleted_by=None, version=table.c.version + 1))
+        version = self.conn.execute(sa.select(table.c.version).where(table.c.id == record_id)).scalar_one()
+        self._record_history(runtime.object.name, record_id, version, "restore", {})
+        for relation, field in runtime.children:
+            if field.on_delete != "cascade":
+                continue
+            child_runtime = self.service.runtime(relation.object)
+            child = child_runtime.table
+            ids = self.conn.execute(sa.select(child.c.id).where(
+                (child.c[relation.field] == record_id) & (child.c.deleted_at == stamp))).scalars().all()
+            for child_id in ids:
+                self._restore(child_runtime, child_id, stamp)
+        restored = self._load(runtime, record_id)
+        self._update_parent_rollups(runtime, None, restored)
+
+    # ------------------------------------------------------------------ roll-ups
+    def _update_parent_rollups(self, runtime: ObjectRuntime, before: Mapping[str, Any] | None,
+                               after: Mapping[str, Any] | None) -> None:
+        """Recompute the roll-ups that summarise this record on the parents it points to,
+        before and after the change (a re-parented line updates both quotes)."""
+        touched: dict[str, set[int]] = {}
+        for parent_name, field, link in runtime.parent_rollups:
+            for state in (before, after):
+                parent_id = state.get(link) if state else None
+                if parent_id is not None:
+                    touched.setdefault(parent_name, set()).add(int(parent_id))
+        for parent_name, ids in touched.items():
+            for parent_id in sorted(ids):
+                self._recompute_rollups(parent_name, parent_id)
+
+    def _recompute_rollups(self, parent_name: str, parent_id: int) -> None:
+        parent_runtime = self.service.runtime(parent_name)
+        current = self._load(parent_runtime, parent_id)
+        if current is None:
+            return
+        values: dict[str, Any] = {}
+        for field in parent_runtime.object.fields.values():
+            if field.rollup is None:
+                continue
+            values[field.name] = self._aggregate(field, parent_id)
+        if values:
+            self._write(parent_runtime, current, {}, None, trusted=values)
+
+    def _aggregate(self, field: FieldDef, parent_id: int) -> Any:
+        rollup = field.rollup
+        assert rollup is not None
+        child = self.service.schema.table(rollup.object)
+        where = (child.c[rollup.relationship] == parent_id) & child.c.deleted_at.is_(None)
+        if rollup.filter is not None:
+            from tessera.storage.query import filter_clause
+
+            where &= filter_clause(self.service.schema, rollup.object, rollup.filter, self._query_params())
+        if rollup.aggregate == "count":
+            return int(self.conn.execute(sa.select(sa.func.count()).select_from(child).where(where)).scalar() or 0)
+        column = child.c[rollup.field]
+        if rollup.aggregate == "avg":
+            # exact: sum and count, divided in Decimal (SQL averages of scaled integers are floats)
+            total, count = self.conn.execute(
+                sa.select(sa.func.sum(column), sa.func.count(column)).select_from(child).where(where)).one()
+            if not count:
+                return None
+            scale = field.scale if field.scale is not None else 2
+            return (Decimal(total) / count).quantize(Decimal(1).scaleb(-scale))
+        # sum/min/max results carry the column's type, so they arrive as Decimal/date already
+        aggregate = {"sum": sa.func.sum, "min": sa.func.min, "max": sa.func.max}[rollup.aggregate]
+        value = self.conn.execute(sa.select(aggregate(column)).select_from(child).where(where)).scalar()
+        if rollup.aggregate == "sum" and value is None:
+            return Decimal(0) if not isinstance(column.type, sa.BigInteger) else 0
+        return value
+
+    def _query_params(self) -> Any:
+        from tessera.storage.query import QueryParams
+
+        return QueryParams(user_id=self.actor.id, today=self.now.date(), now=self.now)
+
+    # ------------------------------------------------------------------ master-detail children
+    def _split_children(self, runtime: ObjectRuntime, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+        children: dict[str, list[Any]] = {}
+        for relation, _field in runtime.children:
+            if relation.master_detail and relation.name in values and relation.name not in runtime.object.fields:
+                items = values[relation.name]  # type: ignore[index]
+                if not isinstance(items, list):
+                    raise ValidationFailed(runtime.object.name, {relation.name: [Problem(E.NOT_A_LIST)]})
+                children[relation.name] = items
+        if isinstance(values, dict):
+            for name in children:
+                values.pop(name)  # type: ignore[attr-defined]
+        return children
+
+    def _write_children(self, runtime: ObjectRuntime, record: Mapping[str, Any],
+                        children: Mapping[str, list[Any]]) -> None:
+        """The given child list becomes the record's children: items with an id are updated
+        (at the version they carry), items without are created, missing ones are deleted."""
+        problems: dict[str, list[Problem]] = {}
+        for relation, _field in runtime.children:
+            if relation.name not in children:
+                continue
+            child_runtime = self.service.runtime(relation.object)
+            table = child_runtime.table
+            existing = set(self.conn.execute(sa.select(table.c.id).where(
+                (table.c[relation.field] == record["id"]) & table.c.deleted_at.is_(None))).scalars())
+            kept: set[int] = set()
+            for index, item in enumerate(children[relation.name]):
+                item = dict(item)
+                item[relation.field] = record["id"]
+                item_id = item.pop("id", None)
+                version = item.pop("version", None)
+                try:
+                    if item_id is not None and int(item_id) in existing:
+                        kept.add(int(item_id))
+                        self.update(relation.object, int(item_id), item, version=version)
+                    else:
+                        self.create(relation.object, item)
+                except ValidationFailed as exc:
+                    for name, items in exc.problems.items():
+                        problems.setdefault(f"{relation.name}[{index}].{name}", []).extend(items)
+            for gone in sorted(existing - kept):
+                self.delete(relation.object, gone)
+        if problems:
+            raise ValidationFailed(runtime.object.name, problems)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _diff(runtime: ObjectRuntime, prior: Mapping[str, Any] | None, record: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    changes: dict[str, tuple[Any, Any]] = {}
+    for name in (*runtime.stored, "owner_id"):
+        old = prior.get(name) if prior else None
+        new = record.get(name)
+        if old != new and not (prior is None and new is None):
+            changes[name] = (old, new)
+    return changes
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _literal_default(field: FieldDef) -> Any:
+    value = field.default
+    if field.type in ("decimal", "currency", "percent") and value is not None:
+        return Decimal(str(value))
+    if field.type == "date" and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    if field.type == "datetime" and isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return list(value) if isinstance(value, list) else value
+
+
+def _to_field(field: FieldDef, value: Any) -> Any:
+    """A formula's result in the field's stored form (rounded to its scale, int for integer)."""
+    if value is None:
+        return None
+    kind = field.result or field.type
+    if kind == "integer" and isinstance(value, Decimal):
+        return int(value.to_integral_value())
+    if kind in ("decimal", "currency", "percent") and isinstance(value, Decimal):
+        scale = field.scale if field.scale is not None else 2
+        return value.quantize(Decimal(1).scaleb(-scale))
+    if kind == "text" and value == "":
+        return None
+    return value

@@ -1,0 +1,250 @@
+"""RecordService: validation, defaults, formulas, numbering, history, deletes, roll-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from tessera.records.errors import DeleteRefused, RecordNotFound, StaleRecord, ValidationFailed
+
+from .conftest import ALICE, BOB
+
+
+def account(service, name="Acme", **values):
+    return service.create("account", {"name": name, **values}, actor=ALICE)
+
+
+# ------------------------------------------------------------------ create and validation
+
+def test_create_converts_input_and_fills_system_fields(service, clock):
+    record = account(service, credit_limit="1,250.505", region="East")
+    assert record["credit_limit"] == Decimal("1250.51")  # rounded half-up to the field's scale
+    assert record["version"] == 1
+    assert record["created_by"] == ALICE.id and record["owner_id"] == ALICE.id
+    assert record["created_at"] == clock.now and record["created_at"].tzinfo is not None
+
+
+def test_every_problem_comes_back_at_once_attributed_to_fields(service):
+    with pytest.raises(ValidationFailed) as raised:
+        service.create("account", {"name": "x" * 41, "credit_limit": -5, "email": "nope",
+                                   "website": "ftp://x", "tier": "platinum", "colour": "red"})
+    problems = raised.value.messages("en")
+    assert problems == {
+        "name": ["At most 40 characters."],
+        "credit_limit": ["Must be at least 0."],
+        "email": ["Enter an email address."],
+        "website": ["Enter a web address starting with http:// or https://."],
+        "tier": ["'platinum' is not one of the choices."],
+        "colour": ["There is no field called 'colour'."],
+    }
+
+
+def test_problems_read_in_chinese_too(service):
+    with pytest.raises(ValidationFailed) as raised:
+        service.create("contact", {"name": "Li"})
+    assert raised.value.messages("zh-CN") == {"_record": ["请填写电话或邮箱。"]}
+
+
+def test_required_fields_are_enforced_on_every_write(service):
+    with pytest.raises(ValidationFailed) as raised:
+        service.create("account", {"region": "East"})
+    assert raised.value.messages()["name"] == ["This field is required."]
+    created = account(service)
+    with pytest.raises(ValidationFailed):
+        service.update("account", created["id"], {"name": ""}, version=1)
+
+
+def test_required_when_is_enforced_by_the_server(service):
+    acme = account(service)
+    quote = service.create("quote", {"account": acme["id"], "valid_until": None})
+    with pytest.raises(ValidationFailed) as raised:
+        service.update("quote", quote["id"], {"status": "sent", "valid_until": None}, version=quote["version"])
+    assert raised.value.messages() == {"valid_until": ["This field is required."]}
+
+
+def test_read_only_when_blocks_changes_once_the_condition_holds(service):
+    acme = account(service)
+    quote = service.create("quote", {"account": acme["id"], "status": "accepted", "discount": 5})
+    with pytest.raises(ValidationFailed) as raised:
+        service.update("quote", quote["id"], {"discount": 10}, version=quote["version"])
+    assert raised.value.messages() == {"discount": ["This field cannot be changed."]}
+
+
+def test_computed_and_system_fields_cannot_be_written(service):
+    acme = account(service)
+    with pytest.raises(ValidationFailed) as raised:
+        service.create("quote", {"account": acme["id"], "total": 5, "number": "Q-1", "version": 9})
+    assert set(raised.value.messages()) == {"total", "number", "version"}
+
+
+def test_lookups_must_point_at_existing_live_records(service):
+    with pytest.raises(ValidationFailed) as raised:
+        service.create("contact", {"name": "Li", "phone": "123456", "account": 999})
+    assert raised.value.messages() == {"account": ["There is no account with id 999."]}
+
+
+def test_inactive_options_are_refused_for_new_values_but_kept_on_old_records(service, crm_registry):
+    with pytest.raises(ValidationFailed):
+        account(service, tier="tin")
+    legacy = account(service, name="Legacy")
+    table = service.schema.table("account")
+    with service.db.begin() as conn:  # a value from before the option was retired
+        conn.execute(table.update().where(table.c.id == legacy["id"]).values(tier="tin"))
+    updated = service.update("account", legacy["id"], {"region": "West"}, version=1)
+    assert updated["tier"] == "tin"
+
+
+def test_defaults_fill_literals_and_formulas_on_create(service, clock):
+    acme = account(service)
+    assert acme["tier"] == "silver"
+    quote = service.create("quote", {"account": acme["id"]})
+    assert quote["status"] == "draft"
+    assert quote["valid_until"] == clock.now.date() + dt.timedelta(days=30)
+
+
+def test_validation_rules_run_after_field_checks(service):
+    acme = account(service)
+    with pytest.raises(ValidationFailed) as raised:
+        service.create("quote", {"account": acme["id"], "discount": 120})
+    assert raised.value.messages() == {"discount": ["Discount is between 0 and 100 %."]}
+
+
+# ------------------------------------------------------------------ formulas and numbering
+
+def test_stored_formulas_are_computed_on_write(service):
+    acme = account(service)
+    quote = service.create("quote", {"account": acme["id"], "lines": [
+        {"name": "Pump", "quantity": "2", "unit_price": "10.25"}]})
+    assert quote["subtotal"] == Decimal("20.50")
+    assert quote["total"] == Decimal("20.50")
+
+
+def test_read_time_formulas_follow_lookups(service):
+    acme = account(service, region="East")
+    contact = service.create("contact", {"name": "Li", "phone": "13800000000", "account": acme["id"]})
+    assert contact["account_region"] == "East"
+    service.update("account", acme["id"], {"region": "North"}, version=acme["version"])
+    assert service.get("contact", contact["id"])["account_region"] == "North"
+
+
+def test_auto_numbers_follow_the_pattern_and_restart_each_year(service, clock):
+    acme = account(service)
+    first = service.create("quote", {"account": acme["id"]})
+    second = service.create("quote", {"account": acme["id"]})
+    clock.now = dt.datetime(2027, 1, 2, tzinfo=dt.UTC)
+    next_year = service.create("quote", {"account": acme["id"]})
+    assert [first["number"], second["number"], next_year["number"]] == ["Q-2026-0001", "Q-2026-0002", "Q-2027-0001"]
+
+
+def test_a_failed_create_gives_its_number_back(service):
+    acme = account(service)
+    with pytest.raises(ValidationFailed):
+        service.create("quote", {"account": acme["id"], "lines": [{"name": "x", "quantity": 0, "unit_price": 1}]})
+    assert service.create("quote", {"account": acme["id"]})["number"] == "Q-2026-0001"
+
+
+# ------------------------------------------------------------------ updates, concurrency, history
+
+def test_update_is_partial_and_bumps_the_version(service):
+    acme = account(service, region="East", credit_limit=100)
+    updated = service.update("account", acme["id"], {"region": "West"}, version=1, actor=BOB)
+    assert (updated["region"], updated["credit_limit"], updated["version"]) == ("West", Decimal("100.00"), 2)
+    assert updated["updated_by"] == BOB.id and updated["created_by"] == ALICE.id
+
+
+def test_an_update_that_changes_nothing_keeps_the_version(service):
+    acme = account(service, region="East")
+    assert service.update("account", acme["id"], {"region": "East"}, version=1)["version"] == 1
+
+
+def test_a_stale_update_is_rejected_naming_the_fields_changed_since(service):
+    acme = account(service, region="East")
+    service.update("account", acme["id"], {"region": "West", "credit_limit": 5}, version=1, actor=BOB)
+    with pytest.raises(StaleRecord) as raised:
+        service.update("account", acme["id"], {"region": "North"}, version=1, actor=ALICE)
+    assert raised.value.changed_fields == ["credit_limit", "region"]
+    assert raised.value.current == 2
+    assert service.get("account", acme["id"])["region"] == "West"
+
+
+def test_history_records_who_when_and_old_to_new(service, clock):
+    acme = account(service, region="East")
+    clock.now += dt.timedelta(hours=1)
+    service.update("account", acme["id"], {"region": "West"}, version=1, actor=BOB)
+    service.delete("account", acme["id"], actor=BOB)
+    history = service.history("account", acme["id"])
+    assert [(h["action"], h["version"], h["actor"]) for h in history] == [
+        ("create", 1, ALICE.id), ("update", 2, BOB.id), ("delete", 3, BOB.id)]
+    assert history[1]["changes"] == {"region": ["East", "West"]}
+    assert history[1]["at"] == clock.now
+    assert history[0]["changes"]["name"] == [None, "Acme"]
+
+
+# ------------------------------------------------------------------ delete, restore, cascade
+
+def test_delete_is_soft_and_restore_brings_the_record_back(service):
+    acme = account(service)
+    service.delete("account", acme["id"])
+    with pytest.raises(RecordNotFound):
+        service.get("account", acme["id"])
+    restored = service.restore("account", acme["id"])
+    assert restored["name"] == "Acme" and restored["version"] == 3
+
+
+def test_hard_delete_removes_the_row(service):
+    acme = account(service)
+    service.delete("account", acme["id"], hard=True)
+    with pytest.raises(RecordNotFound):
+        service.restore("account", acme["id"])
+
+
+def test_a_restrict_lookup_blocks_the_delete_with_counts(service):
+    acme = account(service)
+    service.create("contact", {"name": "Li", "phone": "123456", "account": acme["id"]})
+    with pytest.raises(DeleteRefused) as raised:
+        service.delete("account", 0 + acme["id"])
+    assert raised.value.blockers == {"contacts": 1}
+
+
+def test_cascade_deletes_children_and_restore_brings_them_back(service):
+    acme = account(service)
+    quote = service.create("quote", {"account": acme["id"], "lines": [
+        {"name": "A", "quantity": 1, "unit_price": 5}, {"name": "B", "quantity": 2, "unit_price": 5}]})
+    service.delete("quote", quote["id"])
+    lines = service.schema.table("quote_line")
+    with service.db.begin() as conn:
+        live = conn.execute(lines.select().where(lines.c.deleted_at.is_(None))).all()
+    assert live == []
+    assert service.restore("quote", quote["id"])["line_count"] == 2
+
+
+# ------------------------------------------------------------------ roll-ups and children
+
+def test_rollups_follow_child_changes_up_two_levels(service):
+    acme = account(service)
+    quote = service.create("quote", {"account": acme["id"], "discount": 10, "lines": [
+        {"name": "A", "quantity": 1, "unit_price": "100"}]})
+    assert (quote["subtotal"], quote["line_count"], quote["total"]) == (Decimal("100.00"), 1, Decimal("90.00"))
+    assert service.get("account", acme["id"])["quote_total"] == Decimal("90.00")
+    quote = service.get("quote", quote["id"])
+    service.update("quote", quote["id"], {"lines": [
+        {"name": "C", "quantity": 3, "unit_price": "10"}]}, version=quote["version"])
+    quote = service.get("quote", quote["id"])
+    assert (quote["subtotal"], quote["line_count"], quote["total"]) == (Decimal("30.00"), 1, Decimal("27.00"))
+    assert service.get("account", acme["id"])["quote_total"] == Decimal("27.00")
+
+
+def test_child_problems_are_reported_under_the_parent_with_their_position(service):
+    acme = account(service)
+    with pytest.raises(ValidationFailed) as raised:
+        service.create("quote", {"account": acme["id"], "lines": [
+            {"name": "ok", "quantity": 1, "unit_price": 1}, {"quantity": -1, "unit_price": 1}]})
+    assert raised.value.messages() == {
+        "lines[1].name": ["This field is required."],
+        "lines[1].quantity": ["Quantity must be above zero."],
+    }
+    quotes = service.schema.table("quote")
+    with service.db.begin() as conn:
+        assert conn.execute(quotes.select()).all() == []  # nothing half-saved
