@@ -248,3 +248,43 @@ def test_child_problems_are_reported_under_the_parent_with_their_position(servic
     quotes = service.schema.table("quote")
     with service.db.begin() as conn:
         assert conn.execute(quotes.select()).all() == []  # nothing half-saved
+
+
+# ------------------------------------------------------------------ batches
+
+def test_an_all_or_none_batch_saves_nothing_when_one_row_fails(service):
+    from tessera.records.service import BatchFailed
+
+    with pytest.raises(BatchFailed) as raised, service.unit_of_work(ALICE) as work:
+        work.create_many("account", [{"name": "A"}, {"name": "B", "credit_limit": -1}, {"name": "C"}])
+    assert [r.index for r in raised.value.results if r.error] == [1]
+    with service.unit_of_work() as work:
+        assert work.create_many("account", [{"name": "A"}])[0].record["name"] == "A"  # "A" was never saved
+
+
+def test_a_partial_batch_saves_the_good_rows_and_reports_the_bad(service):
+    with service.unit_of_work(ALICE) as work:
+        results = work.create_many("account", [{"name": "A"}, {"name": "A"}, {"credit_limit": 1}, {"name": "D"}],
+                                   all_or_none=False)
+    assert [bool(r.record) for r in results] == [True, False, False, True]
+    assert results[2].error.messages() == {"name": ["This field is required."]}
+    names = {service.get("account", r.record["id"])["name"] for r in results if r.record}
+    assert names == {"A", "D"}
+
+
+def test_update_many_checks_each_rows_version(service):
+    a, b = account(service, "A"), account(service, "B")
+    service.update("account", b["id"], {"region": "X"}, version=1)
+    with service.unit_of_work() as work:
+        results = work.update_many("account", [{"id": a["id"], "version": 1, "region": "N"},
+                                               {"id": b["id"], "version": 1, "region": "S"}], all_or_none=False)
+    assert results[0].record["region"] == "N"
+    assert isinstance(results[1].error, StaleRecord)
+
+
+def test_unique_fields_refuse_a_value_another_record_has(service):
+    account(service, "Acme")
+    with pytest.raises(ValidationFailed) as raised:
+        service.create("account", {"name": "Acme", "credit_limit": -1})
+    assert raised.value.messages() == {"name": ["Another account already has this value."],
+                                       "credit_limit": ["Must be at least 0."]}

@@ -45,6 +45,7 @@ NOT_A_PHONE = _l("Enter a phone number (digits, spaces, + - ( ) only).")
 NO_SUCH_RECORD = _l("There is no %(object)s with id %(id)s.")
 NOT_A_RECORD_ID = _l("Enter the id of an existing %(object)s.")
 INVALID_VALUE = _l("This value is not valid.")
+NOT_UNIQUE = _l("Another %(object)s already has this value.")
 FORMULA_FAILED = _l("The rule '%(rule)s' could not be checked: %(detail)s")
 
 

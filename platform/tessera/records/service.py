@@ -32,7 +32,7 @@ from tessera.expressions import EvalContext, FormulaError
 from tessera.metadata.model import FieldDef, ObjectDef
 from tessera.metadata.registry import Registry
 from tessera.storage.database import Database
-from tessera.storage.tables import StorageSchema
+from tessera.storage.tables import StorageSchema, constraint_name
 
 from . import errors as E
 from .errors import RECORD, DeleteRefused, Problem, RecordNotFound, StaleRecord, UnknownObject, ValidationFailed
@@ -75,6 +75,7 @@ class ObjectRuntime:
         self.read_formulas = [f for f in obj.fields.values() if f.type == "formula" and not f.stored]
         self.rules = [r for r in obj.validations if r.active]
         self.choices = [f for f in obj.fields.values() if f.type in ("picklist", "multi_picklist")]
+        self.unique = [f for f in obj.fields.values() if f.unique and not f.system and f.type != "auto_number"]
         # roll-ups on other objects that summarise this one: (parent object, parent field, link field)
         self.parent_rollups = [
             (other.name, field, field.rollup.relationship)
@@ -350,6 +351,29 @@ class UnitOfWork:
                 if option is not None and not option.active and item not in old_values:
                     problems.setdefault(field.name, []).append(Problem(E.NOT_AN_OPTION, {"value": item}))
         self._check_lookups(runtime, record, prior, problems)
+        self._check_unique(runtime, record, prior, problems)
+
+    def _check_unique(self, runtime: ObjectRuntime, record: dict[str, Any], prior: dict[str, Any] | None,
+                      problems: dict[str, list[Problem]]) -> None:
+        table = runtime.table
+        for field in runtime.unique:
+            value = record.get(field.name)
+            if value is None or field.name in problems or (prior is not None and prior.get(field.name) == value):
+                continue
+            clash = sa.select(table.c.id).where(table.c[field.name] == value)  # the recycle bin counts too
+            if prior is not None:
+                clash = clash.where(table.c.id != prior["id"])
+            if self.conn.execute(clash.limit(1)).first() is not None:
+                problems.setdefault(field.name, []).append(Problem(E.NOT_UNIQUE, {"object": runtime.object.name}))
+
+    def _unique_violation(self, runtime: ObjectRuntime, exc: sa.exc.IntegrityError) -> ValidationFailed | None:
+        """A writer racing past the check above hits the unique index: say which field."""
+        text = str(exc.orig)
+        for field in runtime.unique:
+            if constraint_name("uq", runtime.object.name, (field.name,)) in text or f"{runtime.table.name}.{field.name}" in text:
+                return ValidationFailed(runtime.object.name, {field.name: [
+                    Problem(E.NOT_UNIQUE, {"object": runtime.object.name})]})
+        return None
 
     def _check_lookups(self, runtime: ObjectRuntime, record: dict[str, Any], prior: dict[str, Any] | None,
                        problems: dict[str, list[Problem]]) -> None:
@@ -402,7 +426,11 @@ class UnitOfWork:
         row.update(created_at=self.now, updated_at=self.now, created_by=self.actor.id,
                    updated_by=self.actor.id, owner_id=record.get("owner_id"), version=1)
         table = runtime.table
-        return int(self.conn.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one())
+        try:
+            with self.conn.begin_nested():
+                return int(self.conn.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one())
+        except sa.exc.IntegrityError as exc:
+            raise self._unique_violation(runtime, exc) or exc
 
     def _update_row(self, runtime: ObjectRuntime, prior: dict[str, Any], record: dict[str, Any],
                     changes: Mapping[str, Any], expected: int | None) -> None:
@@ -411,7 +439,12 @@ class UnitOfWork:
         values.update(updated_at=self.now, updated_by=self.actor.id, version=table.c.version + 1)
         where = (table.c.id == prior["id"]) & table.c.deleted_at.is_(None)
         where &= table.c.version == (expected if expected is not None else prior["version"])
-        if self.conn.execute(sa.update(table).where(where).values(values)).rowcount != 1:
+        try:
+            with self.conn.begin_nested():
+                updated = self.conn.execute(sa.update(table).where(where).values(values)).rowcount
+        except sa.exc.IntegrityError as exc:
+            raise self._unique_violation(runtime, exc) or exc
+        if updated != 1:
             current = self._load(runtime, prior["id"])
             if current is None:
                 raise RecordNotFound(runtime.object.name, prior["id"])
@@ -431,6 +464,41 @@ class UnitOfWork:
             object=object_name, record_id=record_id, version=version, action=action,
             actor=self.actor.id, at=self.now,
             changes={name: [_jsonable(old), _jsonable(new)] for name, (old, new) in changes.items()}))
+
+    # ------------------------------------------------------------------ batches
+    def create_many(self, object_name: str, rows: Sequence[Mapping[str, Any]], *,
+                    all_or_none: bool = True) -> list[RowResult]:
+        """Create each row. All-or-none: any failure raises :class:`BatchFailed` and nothing is
+        saved. Otherwise each row is saved or refused on its own (a savepoint per row)."""
+        return self._batch(rows, all_or_none, lambda row: self.create(object_name, row))
+
+    def update_many(self, object_name: str, rows: Sequence[Mapping[str, Any]], *,
+                    all_or_none: bool = True) -> list[RowResult]:
+        """Update rows given as ``{"id": .., "version": .., field: value, ...}``."""
+        def one(row: Mapping[str, Any]) -> dict[str, Any]:
+            values = dict(row)
+            record_id = values.pop("id", None)
+            if record_id is None:
+                raise ValidationFailed(object_name, {"id": [Problem(E.REQUIRED)]})
+            return self.update(object_name, record_id, values, version=values.pop("version", None))
+
+        return self._batch(rows, all_or_none, one)
+
+    def _batch(self, rows: Sequence[Mapping[str, Any]], all_or_none: bool,
+               write: Callable[[Mapping[str, Any]], dict[str, Any]]) -> list[RowResult]:
+        results: list[RowResult] = []
+        for index, row in enumerate(rows):
+            queued = len(self.committed)
+            try:
+                with self.conn.begin_nested():
+                    results.append(RowResult(index, write(row), None))
+            except E.RecordError as exc:
+                del self.committed[queued:]  # its after_commit work was rolled back with it
+                self._related.clear()
+                results.append(RowResult(index, None, exc))
+        if all_or_none and any(r.error for r in results):
+            raise BatchFailed(results)
+        return results
 
     # ------------------------------------------------------------------ delete / restore
     def delete(self, object_name: str, record_id: int, *, version: int | None = None, hard: bool = False) -> None:
@@ -620,6 +688,27 @@ class UnitOfWork:
                 self.delete(relation.object, gone)
         if problems:
             raise ValidationFailed(runtime.object.name, problems)
+
+
+@dataclass
+class RowResult:
+    """One row of a batch: the saved record, or the error that refused it."""
+
+    index: int
+    record: dict[str, Any] | None
+    error: E.RecordError | None
+
+
+class BatchFailed(E.RecordError):
+    """An all-or-none batch had failing rows; nothing was saved."""
+
+    status = 422
+
+    def __init__(self, results: list[RowResult]) -> None:
+        self.results = results
+        failed = [r for r in results if r.error]
+        super().__init__(f"{len(failed)} of {len(results)} rows were refused; nothing was saved: "
+                         + "; ".join(f"row {r.index}: {r.error}" for r in failed[:5]))
 
 
 def _blank(value: Any) -> bool:
