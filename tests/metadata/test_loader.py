@@ -67,9 +67,10 @@ def test_json_documents_keep_positions_too():
     assert doc.value_marks[("fields", "a", "type")].line == 3
 
 
-def test_expression_positions_map_into_plain_quoted_and_block_scalars():
-    doc, _ = load('a: IF(x, y)\nb: "IF(x, y)"\nc: |\n  AND(x,\n      y)\n')
-    assert str(doc.expression_location(("a",), 1, 4)) == "doc.yaml:1:7"
-    assert str(doc.expression_location(("b",), 1, 4)) == "doc.yaml:2:8"
-    # line 2 of the block, column 5 within the text (YAML strips the block's 2-space indent)
-    assert str(doc.expression_location(("c",), 2, 5)) == "doc.yaml:5:7"
+def test_expression_offsets_map_into_plain_quoted_block_and_folded_scalars():
+    doc, _ = load('a: IF(x, y)\nb: "IF(\\"q\\", y)"\nc: |\n  AND(x,\n      y)\nd: AND(xx,\n  yy)\ne: >\n  AND(xx,\n  yy)\n')
+    assert str(doc.expression_location(("a",), 3)) == "doc.yaml:1:7"    # x
+    assert str(doc.expression_location(("b",), 4)) == "doc.yaml:2:10"   # q, after an escaped quote
+    assert str(doc.expression_location(("c",), 11)) == "doc.yaml:5:7"   # y, block indent stripped
+    assert str(doc.expression_location(("d",), 9)) == "doc.yaml:7:4"    # plain scalar folded onto two lines
+    assert str(doc.expression_location(("e",), 9)) == "doc.yaml:10:4"   # folded block

@@ -157,10 +157,10 @@ class ObjectCompiler:
         spec = ObjectSpec(merged.name, merged)
         data = merged.data
         for required in ("label", "plural_label"):
-            if required not in data:
+            if required not in data and required not in merged.pruned:
                 self._report(spec, (), f"object '{merged.name}' needs a '{required}' (in en and zh-CN)", key=True)
         fields = data.get("fields") or {}
-        if not fields:
+        if not fields and "fields" not in merged.pruned:
             self._report(spec, (), f"object '{merged.name}' needs at least one field under 'fields'", key=True)
         spec.fields.update(_system_fields())
         for field_name, props in fields.items():
@@ -404,7 +404,7 @@ class ObjectCompiler:
             compiled = compile_expression(source, scope, expected=expected, functions=self.functions)
         except FormulaError as exc:
             assert spec.merged is not None
-            location = spec.merged.expression_location(where, exc.line or 1, exc.column or 1)
+            location = spec.merged.expression_location(where, exc.offset or 0)
             self.problems.add(location, exc.message)
             return None
         self.compiled[(spec.name, where)] = compiled

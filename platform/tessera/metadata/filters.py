@@ -10,18 +10,32 @@ starts_with, is_blank, between, includes, excludes.
 or a group: ``{and: [...]}``, ``{or: [...]}``, ``{not: {...}}``. A key is a field path (lookups
 followed with dots) and an optional ``__operator``. Filters are parsed and checked against the
 object's fields when metadata loads, so a typo is an error with a line number, not an empty
-list at run time. Storage compiles the parsed :class:`Filter` to SQL.
+list at run time. Storage compiles the parsed :class:`Filter` to SQL
+(:mod:`tessera.storage.query`).
+
+At run time the API takes the same syntax as query-string parameters
+(``?status=new&score__gte=50&owner.region=East&stage__in=a,b``) plus a JSON ``filter``
+parameter for and/or groups; :func:`parse_query_filters` turns them into the same
+:class:`Filter`, converting each text value to the field's type. Problems raise
+:class:`QueryError`, which names every offending parameter and what was expected.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 from tessera.expressions import FormulaType
+
+from .schema import suggest
+
+if TYPE_CHECKING:
+    from .scope import RegistryScope
 
 #: operator -> the formula types it applies to (None: any)
 OPERATORS: Mapping[str, frozenset[FormulaType] | None] = {
@@ -181,3 +195,191 @@ def walk(filter_: Filter) -> Iterator[Condition]:
         return
     for item in filter_.items:
         yield from walk(item)
+
+
+def combine(*filters: Filter | None) -> Filter | None:
+    """All of ``filters`` at once (a list view's filter, the API's, a permission filter...);
+    None when there are none."""
+    present = tuple(f for f in filters if f is not None)
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else Group("and", present)
+
+
+def relative_days(token: str) -> int | None:
+    """The day offset of ``$today``, ``$today+N`` or ``$today-N``; None for anything else."""
+    match = _RELATIVE_DATE.match(token)
+    if match is None:
+        return None
+    sign, days = match.groups()
+    return 0 if days is None else (int(days) if sign == "+" else -int(days))
+
+
+def parse_temporal(text: str, *, with_time: bool, tz: dt.tzinfo = dt.UTC) -> dt.date | dt.datetime:
+    """An ISO date (``2026-01-31``) or, when ``with_time``, an ISO date-time
+    (``2026-01-31T09:30``, ``...Z``, ``...+08:00``; without an offset it is in ``tz``).
+    A date-time is returned aware; a date stays a date. ValueError names what was expected."""
+    text = text.strip()
+    if len(text) == 10:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    elif with_time:
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+    if with_time:
+        raise ValueError(f"expected a date like 2026-01-31, a date-time like 2026-01-31T09:30:00Z, "
+                         f"$today, $today+N, $today-N or $now, got '{text}'")
+    raise ValueError(f"expected a date like 2026-01-31, $today, $today+N or $today-N, got '{text}'")
+
+
+# ------------------------------------------------------------------------------ run time
+
+class QueryError(ValueError):
+    """A query that cannot run, said for people. ``errors`` maps each offending parameter
+    (a filter key such as ``score__gte``, or ``filter``, ``sort``, ``fields``, ``search``,
+    ``cursor``, ``limit``) to what was wrong with it; ``str()`` lists them all."""
+
+    def __init__(self, errors: Mapping[str, str] | str) -> None:
+        self.errors: dict[str, str] = {"query": errors} if isinstance(errors, str) else dict(errors)
+        super().__init__("; ".join(
+            message if name == "query" else f"{name}: {message}" for name, message in self.errors.items()))
+
+
+_TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
+_WHOLE = re.compile(r"^[+-]?\d+$")
+
+
+def parse_query_filters(scope: RegistryScope, items: Iterable[tuple[str, str]], *,
+                        ignore: Collection[str] = ()) -> Filter | None:
+    """The filter in an API query string, as (name, text) pairs in order.
+
+    ``field=value`` and ``field__op=value`` (lookups followed with dots, ``in``/``not_in`` and
+    ``between`` take comma-separated values) all must hold; ``filter`` holds a JSON filter for
+    ``and``/``or``/``not`` groups. Text is converted to the field's type: numbers to int or
+    Decimal, ``true``/``false``, ISO dates; options and special values are checked as in
+    metadata. Names in ``ignore`` (the API's own parameters) are skipped. Raises QueryError
+    naming every bad parameter at once; None when there is no filter."""
+    conditions: list[Filter] = []
+    errors: dict[str, str] = {}
+    for name, text in items:
+        if name in ignore:
+            continue
+        if name == "filter":
+            parsed = _json_filter(scope, text, errors)
+            if parsed is not None:
+                conditions.append(parsed)
+            continue
+        try:
+            conditions.append(_query_condition(scope, name, text))
+        except ValueError as exc:
+            errors[name] = _join(errors.get(name), str(exc))
+    if errors:
+        raise QueryError(errors)
+    return combine(*conditions)
+
+
+def _join(before: str | None, message: str) -> str:
+    return message if before is None else f"{before}; {message}"
+
+
+def _json_filter(scope: RegistryScope, text: str, errors: dict[str, str]) -> Filter | None:
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except ValueError as exc:
+        errors["filter"] = f"expected a JSON filter such as {{\"or\": [{{\"status\": \"new\"}}]}}: {exc}"
+        return None
+
+    def report(path: tuple[Any, ...], message: str, _key: bool) -> None:
+        where = ".".join(str(p) for p in path)
+        errors["filter"] = _join(errors.get("filter"), f"{where}: {message}" if where else message)
+
+    parsed = parse_filter(data, scope.filter_resolver, report)
+    if parsed is None:
+        return None
+    for condition in walk(parsed):
+        if not scope.field_at(condition.path).stored:
+            report((), f"{_unstored(condition.field)} filtered on", False)
+            return None
+    return parsed
+
+
+def _unstored(name: str) -> str:
+    return f"'{name}' is a formula computed when read (it reads lookups or TODAY/NOW), so it cannot be"
+
+
+def _query_condition(scope: RegistryScope, name: str, text: str) -> Condition:
+    field_part, _, op = name.partition("__")
+    op = op or "eq"
+    if op not in OPERATORS:
+        raise ValueError(f"unknown filter operator '{op}'{suggest(op, OPERATORS)}; use one of {', '.join(OPERATORS)}")
+    path = tuple(field_part.split("."))
+    try:
+        field = scope.field_at(path)
+    except LookupError as exc:
+        raise ValueError(str(exc.args[0])) from None
+    if not field.stored:
+        raise ValueError(f"{_unstored(field_part)} filtered on")
+    ftype = field.formula_type
+    allowed = OPERATORS[op]
+    if allowed is not None and ftype not in allowed:
+        raise ValueError(f"operator '{op}' does not apply to {field_part} ({ftype.value})")
+    value = _typed(op, text, ftype)
+    options = frozenset(o.value for o in field.options) if field.options else None
+    problem = _check_value(op, value, ftype, options)
+    if problem:
+        raise ValueError(problem)
+    return Condition(path, op, value)
+
+
+def _typed(op: str, text: str, ftype: FormulaType) -> Any:
+    if op == "is_blank":
+        word = text.strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise ValueError(f"expected true or false, got '{text}'")
+    if op in ("in", "not_in", "between"):
+        parts = [part.strip() for part in text.split(",")]
+        if op == "between" and len(parts) != 2:
+            raise ValueError(f"expected two comma-separated values low,high, got '{text}'")
+        if any(part == "" for part in parts):
+            raise ValueError(f"expected comma-separated values without blanks, got '{text}'")
+        return [_scalar(part, ftype) for part in parts]
+    if op in ("includes", "excludes"):
+        return text
+    return _scalar(text, ftype)
+
+
+def _scalar(text: str, ftype: FormulaType) -> Any:
+    if text.startswith("$"):
+        return text  # a special value: checked against the field by _check_value
+    if ftype is FormulaType.NUMBER:
+        if _WHOLE.match(text.strip()):
+            return int(text)
+        try:
+            number = Decimal(text.strip())
+        except InvalidOperation:
+            raise ValueError(f"expected a number, got '{text}'") from None
+        if not number.is_finite():
+            raise ValueError(f"expected a number, got '{text}'")
+        return number
+    if ftype is FormulaType.ID:
+        if _WHOLE.match(text.strip()):
+            return int(text)
+        raise ValueError(f"expected a record id (a whole number) or $me, got '{text}'")
+    if ftype is FormulaType.BOOLEAN:
+        word = text.strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise ValueError(f"expected true or false, got '{text}'")
+    if ftype in (FormulaType.DATE, FormulaType.DATETIME):
+        parse_temporal(text, with_time=ftype is FormulaType.DATETIME)
+        return text.strip()
+    if ftype is FormulaType.JSON:
+        raise ValueError("a JSON field can only be filtered with __is_blank")
+    return text

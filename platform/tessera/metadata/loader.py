@@ -43,6 +43,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     yaml_implicit_resolvers: dict = {}
 
 
+_Loader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
 _Loader.add_implicit_resolver("tag:yaml.org,2002:null", _NULL, ["~", "n", "N", ""])
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
 _Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
@@ -69,6 +70,8 @@ class Document:
     value_marks: dict[Path_, Mark] = field(default_factory=dict)
     key_marks: dict[Path_, Mark] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
+    #: top-level keys dropped because their value broke the schema (already reported)
+    pruned: frozenset[str] = frozenset()
 
     def location(self, path: Path_ = (), *, key: bool = False) -> Location:
         """Locate ``path`` in this file; falls back to the nearest enclosing item."""
@@ -84,25 +87,86 @@ class Document:
             path = path[:-1]
             key = True  # the parent exists where its key is
 
-    def expression_location(self, path: Path_, line: int, column: int) -> Location:
-        """Map a 1-based position inside the formula stored at ``path`` to the file."""
+    def expression_location(self, path: Path_, offset: int) -> Location:
+        """Map a 0-based character offset inside the text stored at ``path`` to the file.
+
+        YAML changes text on the way in (folded lines become spaces, escapes and quotes go,
+        block indentation is stripped), so the parsed value is aligned against the raw source
+        from the scalar's start, character by character.
+        """
         mark = self.value_marks.get(tuple(path))
-        if mark is None:
+        value = self._value_at(path)
+        if mark is None or not isinstance(value, str):
             return self.location(path)
-        if mark.style in ("|", ">"):
-            # a block scalar's text starts on the next line at the block's indentation
-            # (mark.line is the indicator's line; the block's indentation is that of its
-            # first non-blank line, which YAML strips from every line)
-            indent = 0
-            for raw in self.lines[mark.line :]:
-                if raw.strip():
-                    indent = len(raw) - len(raw.lstrip(" "))
-                    break
-            return Location(self.display, mark.line + line, indent + column)
-        shift = 1 if mark.style in ("'", '"') else 0
-        if line == 1:
-            return Location(self.display, mark.line, mark.column + shift + column - 1)
-        return Location(self.display, mark.line + line - 1, column)
+        start = self._index_of(mark.line, mark.column)
+        source = self.text
+        position = start
+        if mark.style in ("'", '"'):
+            position += 1  # past the opening quote
+        elif mark.style in ("|", ">"):
+            position = source.find("\n", position) + 1  # past the indicator line
+        target = max(0, min(offset, len(value)))
+        for index, char in enumerate(value):
+            position = _align(source, position, char, mark.style)
+            if index == target:
+                break
+            position += _width(source, position, mark.style)
+        else:
+            position = min(position, len(source))
+        return self._location_of(position)
+
+    def _value_at(self, path: Path_) -> Any:
+        node = self.data
+        for step in path:
+            try:
+                node = node[step]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
+
+    def _index_of(self, line: int, column: int) -> int:
+        return sum(len(text) + 1 for text in self.lines[: line - 1]) + column - 1
+
+    def _location_of(self, index: int) -> Location:
+        line = self.text.count("\n", 0, index) + 1
+        column = index - (self.text.rfind("\n", 0, index) + 1) + 1
+        return Location(self.display, line, column)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _align(source: str, position: int, char: str, style: str | None) -> int:
+    """Where ``char`` of the parsed value sits in ``source`` at or after ``position``:
+    skips what YAML removed (line breaks and indentation folded into a space, quotes)."""
+    limit = len(source)
+    while position < limit:
+        here = source[position]
+        if here == char and not (style == '"' and here == "\\"):
+            return position
+        if style == '"' and here == "\\":
+            return position  # an escape sequence stands for this character
+        if style == "'" and source.startswith("''", position) and char == "'":
+            return position
+        if here in " \t\n\r" or (char in " \n" and here in " \t\n\r"):
+            position += 1
+            continue
+        return position  # no better match: point here rather than run away
+    return limit
+
+
+def _width(source: str, position: int, style: str | None) -> int:
+    """How many source characters the value character at ``position`` took."""
+    if style == '"' and source.startswith("\\", position):
+        if source.startswith("\\u", position):
+            return 6
+        if source.startswith("\\x", position):
+            return 4
+        return 2
+    if style == "'" and source.startswith("''", position):
+        return 2
+    return 1
 
 
 def display_path(path: Path) -> str:
@@ -142,21 +206,19 @@ def load_text(
         except json.JSONDecodeError as exc:
             problems.add(Location(display, exc.lineno, exc.colno), f"invalid JSON: {exc.msg}")
             return None
-    if "\t" in text and not is_json:
-        line_no = text[: text.index("\t")].count("\n") + 1
-        col = text.index("\t") - (text.rfind("\n", 0, text.index("\t")) + 1) + 1
-        problems.add(Location(display, line_no, col), "tab character: indent YAML with spaces")
-        return None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = exc.problem or exc.context or "invalid YAML"
+        message = f"invalid YAML: {message}"
+        if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+            message = "tab character: indent YAML with spaces"
         if "expected a single document" in str(exc):
-            message = "one document per file: remove the '---' separator"
+            message = "invalid YAML: one document per file: remove the '---' separator"
         location = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display, 1, 1)
-        problems.add(location, f"invalid YAML: {message}")
+        problems.add(location, message)
         return None
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
         problems.add(Location(display, 1, 1), f"invalid YAML: {exc}")

@@ -54,6 +54,8 @@ class MergedDocument:
     origins: dict[MergedPath, Origin] = field(default_factory=dict)
     removed_fields: dict[str, Origin] = field(default_factory=dict)
     packages: list[str] = field(default_factory=list)
+    #: top-level keys a contributing document lost to schema errors (reported there)
+    pruned: set[str] = field(default_factory=set)
 
     def origin(self, path: MergedPath) -> tuple[Origin, tuple[Any, ...]]:
         """The origin of ``path`` (or its nearest recorded ancestor) and the rest of the path."""
@@ -69,9 +71,9 @@ class MergedDocument:
         origin, rest = self.origin(path)
         return origin.location(rest, key=key)
 
-    def expression_location(self, path: MergedPath, line: int, column: int) -> Location:
+    def expression_location(self, path: MergedPath, offset: int) -> Location:
         origin, rest = self.origin(path)
-        return origin.doc.expression_location(origin.path + rest, line, column)
+        return origin.doc.expression_location(origin.path + rest, offset)
 
 
 class Merger:
@@ -122,6 +124,7 @@ class Merger:
             return
         elif package not in merged.packages:
             merged.packages.append(package)
+        merged.pruned |= doc.pruned
         if kind == "object":
             self._apply_object(merged, doc, package)
         else:

@@ -20,7 +20,7 @@ from tessera.expressions import FormulaError, FormulaType, FunctionRegistry, com
 from tessera.fieldtypes import FieldTypeRegistry, default_field_types
 from tessera.paths import bundled_path
 
-from .compiler import INVALID, ObjectCompiler, ObjectScope
+from .compiler import INVALID, ObjectCompiler
 from .errors import MetadataError, Problems
 from .filters import parse_filter
 from .merge import MergedDocument, Merger
@@ -35,6 +35,7 @@ from .packages import (
     read_package,
 )
 from .schema import SchemaSet, suggest
+from .scope import RegistryScope
 
 
 @dataclass(frozen=True)
@@ -155,37 +156,40 @@ def compile_packages(
     )
 
 
-def prune_invalid(kind: str, doc: Any, error_paths: list[tuple[Any, ...]]) -> Any:
+def prune_invalid(kind: str, doc: Any, errors: list[tuple[tuple[Any, ...], str]]) -> Any:
     """A copy of ``doc`` without the parts its schema errors are in, so the rest can still be
     checked and every problem reported in one run. A broken field stays, marked invalid, so
-    references to it do not add "unknown field" noise; a broken rule, view, form or index goes."""
+    references to it add no "unknown field" noise; a broken rule, view, form, index or list
+    item goes; a top-level value of the wrong type goes and is remembered as pruned, so no
+    "needs ..." message repeats the schema's."""
     if not isinstance(doc.data, dict):
         return None
     data = copy.deepcopy(doc.data)
-    for path in error_paths:
+    pruned: set[str] = set()
+    for path, keyword in errors:
         if not path:
             continue  # an unknown or missing top-level key: nothing below it to drop
-        head = path[0]
-        if kind == "object" and head == "fields" and len(path) >= 2 and isinstance(data.get("fields"), dict):
-            props = data["fields"].get(path[1])
-            kept = {"type": props.get("type")} if isinstance(props, dict) and isinstance(props.get("type"), str) else {}
-            data["fields"][path[1]] = {**kept, INVALID: True}
-        elif kind == "object" and head in ("validations", "indexes") and len(path) >= 2:
-            if isinstance(data.get(head), list) and isinstance(path[1], int) and path[1] < len(data[head]):
-                data[head][path[1]] = None
-        elif kind == "object" and head == "layouts" and len(path) >= 2:
-            unit = path[:3] if path[1] == "list_views" and len(path) >= 3 else path[:2]
-            _drop(data, unit)
-        elif isinstance(data.get(head), dict):
-            # keep a mapping with a missing part (a label lacking zh-CN still reads in English)
-            if len(path) >= 2:
-                _drop(data, path[:2])
-        else:
-            _drop(data, path[:1])
-    for head in ("validations", "indexes"):
-        if isinstance(data.get(head), list):
-            data[head] = [item for item in data[head] if item is not None]
-    return dataclasses.replace(doc, data=data)
+        head, value = path[0], data.get(path[0])
+        if len(path) == 1:
+            if keyword == "type" or not isinstance(value, dict | list):
+                data.pop(head, None)
+                pruned.add(head)
+            continue  # a mapping missing a part (a label lacking zh-CN) still reads
+        if kind == "object" and head == "fields" and isinstance(value, dict):
+            props = value.get(path[1])
+            kept = {k: v for k, v in props.items() if k in ("type", "change_type", "remove") and isinstance(v, str | bool)} \
+                if isinstance(props, dict) else {}
+            value[path[1]] = {**kept, INVALID: True}
+        elif kind == "object" and head == "layouts" and isinstance(value, dict):
+            _drop(data, path[:3] if path[1] == "list_views" and len(path) >= 3 else path[:2])
+        elif isinstance(value, list) and isinstance(path[1], int) and path[1] < len(value):
+            value[path[1]] = None  # the broken item goes; the list's other items stay
+        elif isinstance(value, dict):
+            _drop(data, path[:2])
+    for head, value in list(data.items()):
+        if isinstance(value, list) and any(item is None for item in value):
+            data[head] = [item for item in value if item is not None]
+    return dataclasses.replace(doc, data=data, pruned=frozenset(pruned))
 
 
 def _drop(data: dict[str, Any], path: tuple[Any, ...]) -> None:
@@ -214,18 +218,11 @@ def _package_info(package: PackageSource) -> PackageInfo:
     )
 
 
-_REQUIRED = {"flow": ("label", "trigger"), "report": ("label", "object"),
-             "dashboard": ("label",), "app": ("label", "menu")}
-
-
 def _compile_documents(kind: str, merged: Mapping[str, MergedDocument], objects: Mapping[str, ObjectDef],
                        merger: Merger, functions: FunctionRegistry, problems: Problems) -> dict[str, DocumentDef]:
     result: dict[str, DocumentDef] = {}
     for name, doc in merged.items():
-        data = doc.data
-        missing = [r for r in _REQUIRED[kind] if r not in data]
-        for required in missing:
-            problems.add(doc.location((), key=True), f"{kind} '{name}' needs '{required}'")
+        data = doc.data  # required keys are the schema's to report
         expressions: dict[str, Any] = {}
         object_name = data.get("object")
         if object_name is not None and object_name not in objects:
@@ -245,8 +242,8 @@ class _DocumentChecker:
         self.doc, self.objects, self.object_name = doc, objects, object_name
         self.merger, self.functions, self.problems, self.expressions = merger, functions, problems, expressions
 
-    def scope(self) -> _RegistryScope | None:
-        return _RegistryScope(self.objects, self.object_name) if self.object_name else None
+    def scope(self) -> RegistryScope | None:
+        return RegistryScope(self.objects, self.object_name) if self.object_name else None
 
     def path(self, where: tuple[Any, ...], dotted: str) -> None:
         scope = self.scope()
@@ -272,7 +269,7 @@ class _DocumentChecker:
             self.expressions[".".join(map(str, where))] = compile_expression(
                 source, scope, expected=FormulaType.BOOLEAN, functions=self.functions)
         except FormulaError as exc:
-            self.problems.add(self.doc.expression_location(where, exc.line or 1, exc.column or 1), exc.message)
+            self.problems.add(self.doc.expression_location(where, exc.offset or 0), exc.message)
 
     def check_flow(self, data: Mapping[str, Any]) -> None:
         trigger = data.get("trigger") or {}
@@ -327,34 +324,8 @@ class _DocumentChecker:
                                   f"'{item['dashboard']}' is not a dashboard{suggest(item['dashboard'], dashboards)}")
 
 
-class _RegistryScope(ObjectScope):
-    """An ObjectScope over compiled ObjectDefs (used after objects are frozen)."""
-
-    def __init__(self, objects: Mapping[str, ObjectDef], object_name: str) -> None:
-        self.objects = objects
-        self.object_name = object_name
-
-    def field_at(self, path: tuple[str, ...]):  # type: ignore[override]
-        current = self.objects[self.object_name]
-        for index, step in enumerate(path):
-            found = current.fields.get(step)
-            if found is None:
-                where = "" if index == 0 else f" on {current.name}"
-                raise LookupError(f"unknown field '{step}'{where}{suggest(step, current.fields)}")
-            if index == len(path) - 1:
-                return found
-            if not found.target or found.target not in self.objects:
-                raise LookupError(f"'{step}' is not a lookup, so '.{path[index + 1]}' cannot follow it")
-            current = self.objects[found.target]
-        raise LookupError("empty field path")
-
-    def resolve(self, path: tuple[str, ...]) -> FormulaType:
-        return self.field_at(path).formula_type
-
-    def filter_resolver(self, path: tuple[str, ...]):  # type: ignore[override]
-        found = self.field_at(path)
-        options = frozenset(o.value for o in found.options) if found.options else None
-        return found.formula_type, options
+#: the old private name, kept for code written before the scope became public
+_RegistryScope = RegistryScope
 
 
 # ------------------------------------------------------------------------------ org registry
@@ -402,5 +373,5 @@ def read_overlay(path: Path, builder: Builder) -> PackageSource | None:
     return package
 
 
-__all__ = ["Builder", "Registry", "build_org_registry", "compile_packages", "default_search_paths",
+__all__ = ["Builder", "Registry", "RegistryScope", "build_org_registry", "compile_packages", "default_search_paths",
            "order_packages"]

@@ -71,15 +71,15 @@ class SchemaSet:
         """Validate ``doc`` as a ``kind`` document; report each error; True when valid."""
         return not self.errors(kind, doc, problems)
 
-    def errors(self, kind: str, doc: Document, problems: Problems) -> list[tuple[Any, ...]]:
-        """Validate ``doc``, report each error, and return the paths of the errors."""
-        paths: list[tuple[Any, ...]] = []
+    def errors(self, kind: str, doc: Document, problems: Problems) -> list[tuple[tuple[Any, ...], str]]:
+        """Validate ``doc``, report each error, and return (path, failing keyword) pairs."""
+        paths: list[tuple[tuple[Any, ...], str]] = []
         if self._fast[kind].is_valid(doc.data):
             return paths
         for error in self._validators[kind].iter_errors(doc.data):
             for path, key, message in _explain(error):
                 problems.add(doc.location(path, key=key), message)
-            paths.append(tuple(error.absolute_path))
+            paths.append((tuple(error.absolute_path), str(error.validator)))
         return paths
 
 
