@@ -113,10 +113,8 @@ def test_installed_command_reports_without_traceback(tmp_path):
     assert case.is_file()
 
 
-# ------------------------------------------------------------------------------ engine bugs
+# ------------------------------------------------------------------------------ former engine bugs
 
-@pytest.mark.xfail(strict=True, reason="engine bug: the kind comes from the unresolved path's "
-                   "parent, which is '' for a bare file name")
 def test_file_named_from_inside_its_kind_folder_is_known_to_be_an_object(tmp_path, monkeypatch):
     write(tmp_path / "objects" / "widget.yaml", WIDGET)
     monkeypatch.chdir(tmp_path / "objects")
@@ -126,10 +124,8 @@ def test_file_named_from_inside_its_kind_folder_is_known_to_be_an_object(tmp_pat
     assert code == 0, out
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a sum roll-up without 'field' crashes the "
-                   "validator (TypeError in suggest) and the command prints a traceback")
 def test_installed_command_reports_a_rollup_without_field_without_traceback():
-    case = HERE / "known_bugs" / "objects" / "rollup_sum_without_field.yaml"
+    case = HERE / "invalid" / "objects" / "rollup_sum_without_field.yaml"
 
     done = subprocess.run([str(TESSERA), "metadata", "validate", f"objects/{case.name}"], cwd=case.parent.parent,
                           capture_output=True, text=True, timeout=60)

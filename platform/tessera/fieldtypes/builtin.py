@@ -331,7 +331,8 @@ class RollupType(FieldType):
 
     def check(self, props: Mapping[str, Any]) -> Iterator[Finding]:
         if props.get("aggregate") != "count" and not props.get("field"):
-            yield ("aggregate",), f"a {props.get('aggregate')} roll-up needs 'field' (the child field to aggregate)"
+            article = "an" if str(props.get("aggregate"))[:1] in "aeiou" else "a"
+            yield ("aggregate",), f"{article} {props.get('aggregate')} roll-up needs 'field' (the child field to aggregate)"
         if props.get("aggregate") == "count" and props.get("field"):
             yield ("field",), "a count roll-up counts child records and takes no 'field'"
 

@@ -83,6 +83,10 @@ def _system_fields() -> dict[str, FieldSpec]:
 _UNKNOWN = FieldSpec("?", "?", None, {}, FormulaType.NULL, valid=False)
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 class ObjectScope:
     """What a formula on one object can read: its fields and, through lookups, theirs."""
 
@@ -165,8 +169,12 @@ class ObjectCompiler:
         spec.fields.update(_system_fields())
         for field_name, props in fields.items():
             path = ("fields", field_name)
-            if field_name in SYSTEM_FIELDS:
+            if field_name in SYSTEM_FIELDS or field_name in ("deleted_at", "deleted_by"):
                 self._report(spec, path, f"'{field_name}' is a system field every object has; choose another name", key=True)
+                continue
+            if field_name in ("true", "false", "null"):
+                self._report(spec, path, f"'{field_name}' is a word formulas reserve (TRUE, FALSE, NULL); "
+                             "choose another name", key=True)
                 continue
             spec.fields[field_name] = self._field_spec(spec, field_name, props, path)
         return spec
@@ -196,10 +204,10 @@ class ObjectCompiler:
         for prop in props:
             if prop not in allowed:
                 self._report(spec, path + (prop,),
-                             f"'{prop}' does not apply to a {type_name} field", key=True)
+                             f"'{prop}' does not apply to {_article(type_name)} {type_name} field", key=True)
                 result.valid = False
         for prop in sorted(field_type.required_properties - set(props)):
-            self._report(spec, path, f"a {type_name} field needs '{prop}'", key=True)
+            self._report(spec, path, f"{_article(type_name)} {type_name} field needs '{prop}'", key=True)
             result.valid = False
         for prop, value in field_type.property_defaults.items():
             result.props.setdefault(prop, value)
@@ -273,7 +281,10 @@ class ObjectCompiler:
             if aggregate == "count":
                 fspec.formula_type = resolved
                 continue
-            target = child.fields.get(child_field)
+            target = child.fields.get(child_field) if isinstance(child_field, str) else None
+            if target is None and not isinstance(child_field, str):
+                fspec.valid = False  # "needs 'field'" is reported by the type's own check
+                continue
             if target is None:
                 self._report(spec, path + ("field",),
                              f"unknown field '{child_field}' on {child_name}{suggest(child_field, child.fields)}")
@@ -498,6 +509,13 @@ class ObjectCompiler:
                 if name:
                     self._report(self.specs[obj], where, f"'{name}' {why} filtered on")
         for spec in self.specs.values():
+            for name, fspec in spec.fields.items():
+                if fspec.type == "formula" and fspec.props.get("indexed") and not fspec.props.get("__stored__", False):
+                    self._report(spec, ("fields", name, "indexed"), f"'{name}' {why} indexed", key=True)
+                if fspec.type == "rollup" and fspec.valid and fspec.props.get("field"):
+                    if unstored(fspec.props["object"], (fspec.props["field"],)):
+                        self._report(spec, ("fields", name, "field"),
+                                     f"'{fspec.props['field']}' {why} rolled up")
             data = spec.merged.data if spec.merged else {}
             for view_name, view in ((data.get("layouts") or {}).get("list_views") or {}).items():
                 for index, key in enumerate(view.get("sort") or ()):

@@ -133,11 +133,16 @@ def read_loose_files(paths: list[Path], problems: Problems) -> PackageSource:
     kind comes from the folder they sit in or from their ``kind`` key."""
     package = PackageSource(name="(files)", version="0", root=Path("."), manifest=None)
     for path in paths:
+        if path.suffix.lower() not in _SUFFIXES:
+            problems.add(Location(display_path(path), 1, 1),
+                         "not a metadata file: documents are .yaml, .yml or .json")
+            continue
         doc = load_file(path, problems)
         if doc is None:
             continue
         declared = doc.data.get("kind") if isinstance(doc.data, dict) else None
-        kind = declared if isinstance(declared, str) else KIND_FOLDERS.get(path.parent.name)
+        # the folder decides when it is a kind folder (a disagreeing 'kind' is then reported)
+        kind = KIND_FOLDERS.get(path.resolve().parent.name) or (declared if isinstance(declared, str) else None)
         if kind is None or kind == "package":
             problems.add(
                 doc.location(()),

@@ -153,6 +153,9 @@ def _explain(error: ValidationError) -> Iterable[tuple[tuple[Any, ...], bool, st
         shown = ", ".join(options)
         yield path, False, f"{_show(value)} is not one of: {shown}{_suggest(str(value), options)}"
         return
+    if validator == "const" and path == ("kind",):
+        yield path, False, f"this file sits with {error.validator_value} documents but says kind: {value}"
+        return
     if validator == "const":
         yield path, False, f"expected '{error.validator_value}', got {_show(value)}"
         return
@@ -223,13 +226,18 @@ def _name_message(value: Any, schema: Mapping[str, Any]) -> str:
         return f"'{value}' is not a locale code like en or zh-CN"
     if pattern.startswith("^[0-9]+"):
         return f"'{value}' is not a version like 1.0.0"
+    if pattern.startswith("^[A-Za-z0-9_]"):
+        return (f"'{value}' is not a valid option value: use letters, digits, '_', '.' and '-' "
+                "(no spaces, at most 63 characters)")
     if pattern.startswith("^[a-z0-9-]"):
         return f"'{value}' is not an icon name (lowercase letters, digits and dashes)"
     return f"'{value}' does not have the expected form ({pattern})"
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not isinstance(word, str):
+        return ""
+    close = [c for c in difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6) if c != word]
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
