@@ -232,7 +232,12 @@ class Merger:
                 continue
             prop_origin = Origin(origin.package, origin.doc, origin.path + (prop,))
             if prop == "options" and isinstance(value, list) and isinstance(existing.get("options"), dict):
+                self._options(value, Origin(origin.package, origin.doc, origin.path))  # reports repeats
+                seen: set[Any] = set()
                 for index, option in enumerate(value):
+                    if option.get("value") in seen:
+                        continue
+                    seen.add(option.get("value"))
                     option_origin = Origin(origin.package, origin.doc, origin.path + ("options", index))
                     self._apply_keyed(merged, path + ("options",), option.get("value"), option, option_origin)
                 continue

@@ -56,6 +56,13 @@ class PackageSource:
     extends_location: Location | None = None
     documents: list[tuple[str, Document]] = field(default_factory=list)
     implicit_depends_on_all: bool = False  # an org overlay may change anything installed
+    documents_read: bool = True  # False until a lazily read package's documents are needed
+
+    def read_documents(self, problems: Problems) -> None:
+        """Read the documents of a package whose manifest alone was read."""
+        if not self.documents_read:
+            self.documents = list(read_documents(self.root, problems))
+            self.documents_read = True
 
     @property
     def location(self) -> Location:
@@ -70,8 +77,10 @@ class PackageSource:
         return names
 
 
-def read_package(root: Path, schemas: SchemaSet, problems: Problems) -> PackageSource | None:
-    """Read the package in ``root``: validate its manifest and load every document."""
+def read_package(root: Path, schemas: SchemaSet, problems: Problems, *, lazy: bool = False) -> PackageSource | None:
+    """Read the package in ``root``: validate its manifest and load every document (with
+    ``lazy``, only when :meth:`PackageSource.read_documents` is called: a package that is only
+    available, not used, costs nothing and reports nothing)."""
     manifest_path = root / MANIFEST
     manifest = load_file(manifest_path, problems)
     if manifest is None:
@@ -104,7 +113,10 @@ def read_package(root: Path, schemas: SchemaSet, problems: Problems) -> PackageS
             problems.add(where, f"'{text}' has an invalid version range (write e.g. 'l2c>=1.0,<2')")
             continue
         package.depends.append(Dependency(match.group(1), specifier, where))
-    package.documents = list(read_documents(root, problems))
+    if lazy:
+        package.documents_read = False
+    else:
+        package.documents = list(read_documents(root, problems))
     return package
 
 
@@ -220,7 +232,10 @@ class Catalog:
                                  f"installed{suggest(package.extends, self.packages)}")
                 else:
                     pending.append(package.extends)
-        return order_packages(list(wanted.values()), problems)
+        ordered = order_packages(list(wanted.values()), problems)
+        for package in ordered:
+            package.read_documents(problems)
+        return ordered
 
 
 def order_packages(packages: list[PackageSource], problems: Problems) -> list[PackageSource]:
@@ -231,10 +246,7 @@ def order_packages(packages: list[PackageSource], problems: Problems) -> list[Pa
     while remaining:
         ready = sorted(name for name, deps in remaining.items() if not deps)
         if not ready:
-            cycle = " -> ".join(sorted(remaining))
-            for name in sorted(remaining):
-                problems.add(by_name[name].location,
-                             f"packages depend on each other in a cycle: {cycle}")
+            _report_cycles(remaining, by_name, problems)
             break
         for name in ready:
             ordered.append(by_name[name])
@@ -242,6 +254,39 @@ def order_packages(packages: list[PackageSource], problems: Problems) -> list[Pa
         for deps in remaining.values():
             deps.difference_update(ready)
     return ordered
+
+
+def _report_cycles(graph: Mapping[str, set[str]], by_name: Mapping[str, PackageSource],
+                   problems: Problems) -> None:
+    """Report each package on a dependency cycle once, at the entry that leads round it.
+    Packages that merely depend on a cycle are not on it and are not blamed."""
+    for member in sorted(graph):
+        for step in sorted(graph[member]):
+            path = _path_back(graph, step, member)
+            if path is None:
+                continue
+            package = by_name[member]
+            entry = next((d.location for d in package.depends if d.name == step), None)
+            if entry is None and package.extends == step:
+                entry = package.extends_location
+            problems.add(entry or package.location,
+                         f"packages depend on each other in a cycle: {' -> '.join([member, *path])}")
+            break
+
+
+def _path_back(graph: Mapping[str, set[str]], start: str, goal: str) -> list[str] | None:
+    """The shortest dependency path from ``start`` to ``goal`` (inclusive), if any."""
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        name = queue.pop(0)
+        if name == goal:
+            return paths[name]
+        for nxt in sorted(graph.get(name, ())):
+            if nxt not in paths:
+                paths[nxt] = paths[name] + [nxt]
+                queue.append(nxt)
+    return None
 
 
 def dependency_closure(packages: list[PackageSource]) -> dict[str, frozenset[str]]:

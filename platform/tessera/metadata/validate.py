@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Problem
+from .errors import Problem, Problems
 from .packages import (
     PackageSource,
     enclosing_package,
@@ -59,19 +59,16 @@ def validate_paths(paths: list[Path]) -> ValidationReport:
         if package is not None:
             builder.catalog.add(package, builder.problems)
             selected[package.name] = package
-    # the bundled packages resolve dependencies the given ones do not bring themselves
+    # bundled packages resolve dependencies the given ones do not bring; they are read only
+    # when a given package needs them, so their own state never leaks into this report
+    known_roots = {p.root.resolve() for p in builder.catalog.packages.values()}
     for root in (r for p in default_search_paths() for r in find_package_roots(p)):
-        if root.resolve() in {p.root.resolve() for p in builder.catalog.packages.values()}:
+        if root.resolve() in known_roots:
             continue
-        from .packages import MANIFEST
-        from .loader import load_file
-
-        manifest = load_file(root / MANIFEST, builder.problems)
-        name = manifest.data.get("name") if manifest and isinstance(manifest.data, dict) else None
-        if name and name not in builder.catalog.packages:
-            package = read_package(root, builder.schemas, builder.problems)
-            if package is not None:
-                builder.catalog.add(package, builder.problems)
+        quiet = Problems()
+        package = read_package(root, builder.schemas, quiet, lazy=True)
+        if package is not None and package.name not in builder.catalog.packages:
+            builder.catalog.add(package, quiet)
     registries: list[Registry] = []
     # build only the packages no other selected package already includes
     closures = {name: {p.name for p in builder.catalog.closure([name], builder.problems)} for name in selected}
@@ -80,6 +77,9 @@ def validate_paths(paths: list[Path]) -> ValidationReport:
         registry = builder.build([name])
         if registry is not None:
             registries.append(registry)
+    if len(leaves) > 1:
+        # an org may install them side by side: conflicts between them count too
+        builder.build(sorted(leaves))
     if loose:
         package = read_loose_files(loose, builder.problems)
         registry = compile_packages([package], builder.field_types, builder.functions, builder.schemas,
