@@ -175,7 +175,7 @@ class Checker:
     def _call(self, node: Call) -> FormulaType:
         spec = self.functions.get(node.name)
         if spec is None:
-            hint = did_you_mean(node.name, self.functions.names(), cutoff=0.75)
+            hint = did_you_mean(node.name, self.functions.names(), cutoff=0.7)
             raise self.error(f"unknown function '{node.written}'{hint}", node.start)
         problem = spec.arity_problem(len(node.args))
         if problem:

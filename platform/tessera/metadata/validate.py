@@ -30,9 +30,13 @@ class ValidationReport:
         fields = {(o.name, f.name) for r in self.registries for o in r.objects.values()
                   for f in o.fields.values() if not f.system}
         formulas = max((r.formula_count for r in self.registries), default=0)
-        names = ", ".join(f"{n} {v}" for n, v in packages)
-        return (f"{len(packages)} package{'s' if len(packages) != 1 else ''} ({names}), "
-                f"{len(objects)} objects, {len(fields)} fields, {formulas} formulas")
+        names = ", ".join(n if n == "(files)" else f"{n} {v}" for n, v in packages)
+        return (f"{_count(len(packages), 'package')} ({names}), {_count(len(objects), 'object')}, "
+                f"{_count(len(fields), 'field')}, {_count(formulas, 'formula')}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def validate_paths(paths: list[Path]) -> ValidationReport:
