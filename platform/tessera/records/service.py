@@ -85,6 +85,24 @@ class ObjectRuntime:
         self.children = [
             (rel, registry.object(rel.object).field(rel.field)) for rel in obj.relations
         ]
+        # statements built once and executed with bound values: building SQLAlchemy
+        # constructs per call costs more than running them
+        table = self.table
+        by_id = sa.select(*self.select_columns).where(table.c.id == sa.bindparam("_id"))
+        self.select_any = by_id
+        self.select_live = by_id.where(table.c.deleted_at.is_(None))
+        self.select_live_locked = self.select_live.with_for_update()
+        self.insert = sa.insert(table).returning(*self.select_columns)
+        self.lookup_exists = {}
+        for field in self.lookups:
+            target = schema.table(field.target)
+            self.lookup_exists[field.name] = sa.select(target.c.id).where(
+                (target.c.id == sa.bindparam("_id")) & target.c.deleted_at.is_(None))
+        self.update = (sa.update(table)
+                       .where((table.c.id == sa.bindparam("_id")) & (table.c.version == sa.bindparam("_version"))
+                              & table.c.deleted_at.is_(None))
+                       .values(version=table.c.version + 1)
+                       .returning(*self.select_columns))
 
 
 def _formula_order(formulas: list[FieldDef]) -> tuple[FieldDef, ...]:
@@ -118,6 +136,7 @@ class RecordService:
         self.events = events or RecordEvents()
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._runtimes: dict[str, ObjectRuntime] = {}
+        self.history_insert = sa.insert(self.schema.history)
 
     def runtime(self, object_name: str) -> ObjectRuntime:
         runtime = self._runtimes.get(object_name)
@@ -186,13 +205,13 @@ class UnitOfWork:
 
     def _load(self, runtime: ObjectRuntime, record_id: Any, *, include_deleted: bool = False,
               for_update: bool = False) -> dict[str, Any] | None:
-        table = runtime.table
-        query = sa.select(*runtime.select_columns).where(table.c.id == record_id)
-        if not include_deleted:
-            query = query.where(table.c.deleted_at.is_(None))
-        if for_update and self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.conn.execute(query).mappings().first()
+        if include_deleted:
+            query = runtime.select_any
+        elif for_update and self.conn.dialect.name == "postgresql":
+            query = runtime.select_live_locked
+        else:
+            query = runtime.select_live
+        row = self.conn.execute(query, {"_id": record_id}).mappings().first()
         return dict(row) if row is not None else None
 
     def _with_read_formulas(self, runtime: ObjectRuntime, row: dict[str, Any]) -> dict[str, Any]:
@@ -293,14 +312,12 @@ class UnitOfWork:
             record = change.values
         changes = _diff(runtime, prior, record)
         if prior is None:
-            record_id = self._insert(runtime, record)
+            saved = self._insert(runtime, record)
         else:
-            record_id = prior["id"]
             if not changes:
                 return self._with_read_formulas(runtime, dict(prior))  # nothing changed: no new version
-            self._update_row(runtime, prior, record, changes, expected)
-        saved = self._load(runtime, record_id)
-        assert saved is not None
+            saved = self._update_row(runtime, prior, record, changes, expected)
+        record_id = saved["id"]
         self._record_history(obj.name, record_id, saved["version"], action, changes)
         self._update_parent_rollups(runtime, prior, saved)
         change.record_id, change.values, change.changes = record_id, saved, changes
@@ -383,9 +400,7 @@ class UnitOfWork:
                 continue
             if prior is not None and prior.get(field.name) == target_id:
                 continue  # unchanged: it existed when it was set
-            target = self.service.schema.table(field.target)
-            found = self.conn.execute(sa.select(target.c.id).where(
-                (target.c.id == target_id) & target.c.deleted_at.is_(None))).first()
+            found = self.conn.execute(runtime.lookup_exists[field.name], {"_id": target_id}).first()
             if found is None:
                 problems.setdefault(field.name, []).append(
                     Problem(E.NO_SUCH_RECORD, {"object": field.target, "id": target_id}))
@@ -418,37 +433,33 @@ class UnitOfWork:
                 Problem(E.FORMULA_FAILED, {"rule": rule or field, "detail": exc.message}))
             return False
 
-    def _insert(self, runtime: ObjectRuntime, record: dict[str, Any]) -> int:
+    def _insert(self, runtime: ObjectRuntime, record: dict[str, Any]) -> dict[str, Any]:
         for field in runtime.auto_numbers:
             record[field.name] = next_number(self.conn, self.service.schema.counters, runtime.object.name,
                                              field, self.now.date())
         row = {name: record.get(name) for name in runtime.stored}
         row.update(created_at=self.now, updated_at=self.now, created_by=self.actor.id,
                    updated_by=self.actor.id, owner_id=record.get("owner_id"), version=1)
-        table = runtime.table
-        try:
-            with self.conn.begin_nested():
-                return int(self.conn.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one())
+        try:  # an integrity error aborts the unit of work (or the batch row's savepoint)
+            return dict(self.conn.execute(runtime.insert, row).mappings().one())
         except sa.exc.IntegrityError as exc:
             raise self._unique_violation(runtime, exc) or exc
 
     def _update_row(self, runtime: ObjectRuntime, prior: dict[str, Any], record: dict[str, Any],
-                    changes: Mapping[str, Any], expected: int | None) -> None:
-        table = runtime.table
-        values = {name: record.get(name) for name in changes}
-        values.update(updated_at=self.now, updated_by=self.actor.id, version=table.c.version + 1)
-        where = (table.c.id == prior["id"]) & table.c.deleted_at.is_(None)
-        where &= table.c.version == (expected if expected is not None else prior["version"])
+                    changes: Mapping[str, Any], expected: int | None) -> dict[str, Any]:
+        params = {name: record.get(name) for name in changes}
+        params.update(updated_at=self.now, updated_by=self.actor.id, _id=prior["id"],
+                      _version=expected if expected is not None else prior["version"])
         try:
-            with self.conn.begin_nested():
-                updated = self.conn.execute(sa.update(table).where(where).values(values)).rowcount
+            row = self.conn.execute(runtime.update, params).mappings().first()
         except sa.exc.IntegrityError as exc:
             raise self._unique_violation(runtime, exc) or exc
-        if updated != 1:
+        if row is None:
             current = self._load(runtime, prior["id"])
             if current is None:
                 raise RecordNotFound(runtime.object.name, prior["id"])
             raise self._stale(runtime, prior["id"], expected or prior["version"], current["version"])
+        return dict(row)
 
     def _stale(self, runtime: ObjectRuntime, record_id: int, expected: int, current: int) -> StaleRecord:
         history = self.service.schema.history
@@ -460,7 +471,7 @@ class UnitOfWork:
 
     def _record_history(self, object_name: str, record_id: int, version: int, action: str,
                         changes: Mapping[str, tuple[Any, Any]]) -> None:
-        self.conn.execute(sa.insert(self.service.schema.history).values(
+        self.conn.execute(self.service.history_insert, dict(
             object=object_name, record_id=record_id, version=version, action=action,
             actor=self.actor.id, at=self.now,
             changes={name: [_jsonable(old), _jsonable(new)] for name, (old, new) in changes.items()}))
