@@ -33,6 +33,12 @@ fields:
     object: quote
     aggregate: sum
     field: total
+  accepted_quotes:
+    type: rollup
+    label: {en: Accepted quotes, zh-CN: 已接受报价}
+    object: quote
+    aggregate: count
+    filter: {status: accepted}
 """
 
 CONTACT = """

@@ -288,3 +288,42 @@ def test_unique_fields_refuse_a_value_another_record_has(service):
         service.create("account", {"name": "Acme", "credit_limit": -1})
     assert raised.value.messages() == {"name": ["Another account already has this value."],
                                        "credit_limit": ["Must be at least 0."]}
+
+
+# ------------------------------------------------------------------ queries
+
+def test_filtered_rollups_count_only_matching_children(service):
+    acme = account(service)
+    draft = service.create("quote", {"account": acme["id"]})
+    service.create("quote", {"account": acme["id"], "status": "accepted"})
+    assert service.get("account", acme["id"])["accepted_quotes"] == 1
+    service.update("quote", draft["id"], {"status": "accepted"}, version=draft["version"])
+    assert service.get("account", acme["id"])["accepted_quotes"] == 2
+
+
+def test_query_takes_the_filter_syntax_as_data_and_pages(service):
+    for name, limit in [("A", 10), ("B", 500), ("C", 300), ("D", None)]:
+        account(service, name, credit_limit=limit, region="East" if name != "C" else "West")
+    page = service.query("account", filter={"region": "East", "credit_limit__gte": 10},
+                         sort=["-credit_limit"], fields=["name", "credit_limit"], limit=1)
+    assert [r["name"] for r in page.rows] == ["B"]
+    rest = service.query("account", filter={"region": "East", "credit_limit__gte": 10},
+                         sort=["-credit_limit"], fields=["name"], limit=5, cursor=page.next_cursor)
+    assert [r["name"] for r in rest.rows] == ["A"] and rest.next_cursor is None
+    assert str(service.count("account", filter={"region": "East"})) == "3"
+
+
+def test_query_fills_formulas_computed_when_read(service):
+    acme = account(service, region="East")
+    service.create("contact", {"name": "Li", "phone": "123456", "account": acme["id"]})
+    page = service.query("contact", fields=["name", "account_region", "account.name"])
+    assert page.rows[0]["account_region"] == "East" and page.rows[0]["account.name"] == "Acme"
+
+
+def test_a_bad_query_names_every_problem(service):
+    from tessera.metadata.filters import QueryError
+
+    with pytest.raises(QueryError) as raised:
+        service.query("account", filter={"regoin": "East", "credit_limit__gte": "lots"})
+    assert "did you mean 'region'" in str(raised.value)
+    assert "credit_limit" in str(raised.value)

@@ -37,9 +37,11 @@ from .schema import suggest
 if TYPE_CHECKING:
     from .scope import RegistryScope
 
+#: every type but JSON, which has no values to compare (only is_blank applies to it)
+_COMPARABLE = frozenset(FormulaType) - {FormulaType.JSON}
 #: operator -> the formula types it applies to (None: any)
 OPERATORS: Mapping[str, frozenset[FormulaType] | None] = {
-    "eq": None, "ne": None, "in": None, "not_in": None, "is_blank": None,
+    "eq": _COMPARABLE, "ne": _COMPARABLE, "in": _COMPARABLE, "not_in": _COMPARABLE, "is_blank": None,
     "lt": frozenset({FormulaType.NUMBER, FormulaType.DATE, FormulaType.DATETIME, FormulaType.TEXT}),
     "lte": frozenset({FormulaType.NUMBER, FormulaType.DATE, FormulaType.DATETIME, FormulaType.TEXT}),
     "gt": frozenset({FormulaType.NUMBER, FormulaType.DATE, FormulaType.DATETIME, FormulaType.TEXT}),
@@ -288,14 +290,31 @@ def _join(before: str | None, message: str) -> str:
     return message if before is None else f"{before}; {message}"
 
 
+def checked_filter(scope: RegistryScope, data: Any) -> Filter | None:
+    """A filter given as data (a dict from code, a flow, a report) checked against the
+    object's fields; raises QueryError naming every problem. None for an empty filter."""
+    if data is None or data == {}:
+        return None
+    errors: dict[str, str] = {}
+    parsed = _filter_data(scope, data, errors)
+    if errors:
+        raise QueryError(errors)
+    return parsed
+
+
 def _json_filter(scope: RegistryScope, text: str, errors: dict[str, str]) -> Filter | None:
     try:
         data = json.loads(text, parse_float=Decimal)
     except ValueError as exc:
         errors["filter"] = f"expected a JSON filter such as {{\"or\": [{{\"status\": \"new\"}}]}}: {exc}"
         return None
+    return _filter_data(scope, data, errors)
 
+
+def _filter_data(scope: RegistryScope, data: Any, errors: dict[str, str]) -> Filter | None:
     def report(path: tuple[Any, ...], message: str, _key: bool) -> None:
+        if path and message.startswith(f"{path[-1]}: "):
+            message = message[len(f"{path[-1]}: "):]  # the key is named once, in its place
         where = ".".join(str(p) for p in path)
         errors["filter"] = _join(errors.get("filter"), f"{where}: {message}" if where else message)
 
@@ -380,6 +399,4 @@ def _scalar(text: str, ftype: FormulaType) -> Any:
     if ftype in (FormulaType.DATE, FormulaType.DATETIME):
         parse_temporal(text, with_time=ftype is FormulaType.DATETIME)
         return text.strip()
-    if ftype is FormulaType.JSON:
-        raise ValueError("a JSON field can only be filtered with __is_blank")
     return text

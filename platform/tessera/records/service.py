@@ -32,6 +32,10 @@ from tessera.expressions import EvalContext, FormulaError
 from tessera.metadata.model import FieldDef, ObjectDef
 from tessera.metadata.registry import Registry
 from tessera.storage.database import Database
+from tessera.metadata.filters import Condition, Filter, Group, checked_filter
+from tessera.metadata.scope import RegistryScope
+from tessera.storage.query import Count, Page, QueryParams, QuerySpec, count, run_query
+from tessera.storage.query_filter import ObjectQuery
 from tessera.storage.tables import StorageSchema, constraint_name
 
 from . import errors as E
@@ -182,6 +186,14 @@ class RecordService:
     def history(self, object_name: str, record_id: int, *, actor: Actor = SYSTEM) -> list[dict[str, Any]]:
         with self.unit_of_work(actor) as work:
             return work.history(object_name, record_id)
+
+    def query(self, object_name: str, *, actor: Actor = SYSTEM, **options: Any) -> Page:
+        with self.unit_of_work(actor) as work:
+            return work.query(object_name, **options)
+
+    def count(self, object_name: str, *, actor: Actor = SYSTEM, **options: Any) -> Count:
+        with self.unit_of_work(actor) as work:
+            return work.count(object_name, **options)
 
 
 class UnitOfWork:
@@ -628,12 +640,12 @@ class UnitOfWork:
         child = self.service.schema.table(rollup.object)
         where = (child.c[rollup.relationship] == parent_id) & child.c.deleted_at.is_(None)
         if rollup.filter is not None:
-            from tessera.storage.query import filter_clause
-
-            where &= filter_clause(self.service.schema, rollup.object, rollup.filter, self._query_params())
+            query = ObjectQuery(self.service.schema, rollup.object, self._query_params(), self.conn.dialect.name)
+            where &= query.where(rollup.filter)
+            child = query.from_clause  # joins for lookup paths the filter follows
+        column = self.service.schema.table(rollup.object).c[rollup.field] if rollup.field else None
         if rollup.aggregate == "count":
             return int(self.conn.execute(sa.select(sa.func.count()).select_from(child).where(where)).scalar() or 0)
-        column = child.c[rollup.field]
         if rollup.aggregate == "avg":
             # exact: sum and count, divided in Decimal (SQL averages of scaled integers are floats)
             total, count = self.conn.execute(
@@ -649,10 +661,55 @@ class UnitOfWork:
             return Decimal(0) if not isinstance(column.type, sa.BigInteger) else 0
         return value
 
-    def _query_params(self) -> Any:
-        from tessera.storage.query import QueryParams
-
+    def _query_params(self) -> QueryParams:
         return QueryParams(user_id=self.actor.id, today=self.now.date(), now=self.now)
+
+    # ------------------------------------------------------------------ queries
+    def query(self, object_name: str, *, filter: Any = None, sort: Sequence[str] | str = (),
+              fields: Sequence[str] | str | None = None, search: str | None = None, limit: int = 50,
+              cursor: str | None = None, offset: int | None = None, include_deleted: bool = False) -> Page:
+        """A page of records: ``filter`` in the one filter syntax (a dict, or a parsed Filter),
+        ``sort`` with '-' for descending, ``fields`` with lookup paths, text ``search``, keyset
+        ``cursor`` or ``offset``. Raises QueryError naming every bad parameter."""
+        runtime = self.service.runtime(object_name)
+        spec = QuerySpec(object=object_name, filter=self._filter(object_name, filter), sort=sort, fields=fields,
+                         search=search, limit=limit, cursor=cursor, offset=offset, include_deleted=include_deleted)
+        page = run_query(self.conn, self.service.schema, spec, self._query_params())
+        wanted = [name for name in page.skipped if "." not in name and name in runtime.object.fields]
+        if wanted and page.rows:
+            self._fill_read_formulas(runtime, page.rows, wanted)
+        return page
+
+    def count(self, object_name: str, *, filter: Any = None, search: str | None = None,
+              include_deleted: bool = False, cap: int = 10_000) -> Count:
+        """How many records match: exact up to ``cap``, cheap beyond it (see storage.query)."""
+        self.service.runtime(object_name)
+        spec = QuerySpec(object=object_name, filter=self._filter(object_name, filter), search=search,
+                         include_deleted=include_deleted)
+        return count(self.conn, self.service.schema, spec, cap=cap, params=self._query_params())
+
+    def _filter(self, object_name: str, data: Any) -> Filter | None:
+        if data is None or isinstance(data, Condition | Group):
+            return data
+        return checked_filter(RegistryScope.of(self.service.registry, object_name), data)
+
+    def _fill_read_formulas(self, runtime: ObjectRuntime, rows: list[dict[str, Any]], names: list[str]) -> None:
+        """Formulas computed when read, for a page: one query loads the records they read."""
+        ids = [row["id"] for row in rows]
+        table = runtime.table
+        full = {r["id"]: dict(r) for r in self.conn.execute(
+            sa.select(*runtime.select_columns).where(table.c.id.in_(ids))).mappings()}
+        wanted = [runtime.object.fields[name] for name in names]
+        for row in rows:
+            record = full.get(row["id"])
+            if record is None:
+                continue
+            context = self._context(runtime.object, record)
+            for field in wanted:
+                try:
+                    row[field.name] = field.formula(context) if field.formula else None
+                except FormulaError:
+                    row[field.name] = None
 
     # ------------------------------------------------------------------ master-detail children
     def _split_children(self, runtime: ObjectRuntime, values: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -80,6 +80,8 @@ class StorageSchema:
         ]
         indexes: list[sa.Index] = [
             sa.Index(constraint_name("ix", obj.name, ("owner_id",)), "owner_id"),
+            # the default sort (newest first, id as tie-breaker) pages through this index
+            sa.Index(constraint_name("ix", obj.name, ("created_at", "id")), "created_at", "id"),
         ]
         for field in obj.fields.values():
             if field.system:
