@@ -507,7 +507,7 @@ class ObjectCompiler:
             for condition in walk(parsed):
                 name = unstored(target, condition.path)
                 if name:
-                    self._report(self.specs[obj], where, f"'{name}' {why} filtered on")
+                    self._report(self.specs[obj], where + condition.where, f"'{name}' {why} filtered on", key=True)
         for spec in self.specs.values():
             for name, fspec in spec.fields.items():
                 if fspec.type == "formula" and fspec.props.get("indexed") and not fspec.props.get("__stored__", False):

@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,8 @@ class Condition:
     path: tuple[str, ...]
     op: str
     value: Any
+    #: where the condition's key sits inside the filter as written (for error positions)
+    where: tuple[Any, ...] = field(default=(), compare=False)
 
     @property
     def field(self) -> str:
@@ -127,36 +129,40 @@ def _condition(key: str, value: Any, here: tuple[Any, ...], resolve: Resolver, f
         flag(here, str(exc.args[0]) if exc.args else f"unknown field '{field_part}'", True)
         return None
     if ftype is FormulaType.NULL:  # a field whose definition is broken: reported already
-        return Condition(path, op, value)
+        return Condition(path, op, value, here)
     allowed = OPERATORS[op]
     if allowed is not None and ftype not in allowed:
         flag(here, f"operator '{op}' does not apply to {field_part} ({ftype.value})", True)
         return None
-    message = _check_value(op, value, ftype, options)
-    if message:
-        flag(here, f"{field_part}__{op}: {message}", False)
-        return None
-    return Condition(path, op, value)
+    found = False
+    for suffix, message in _check_value(op, value, ftype, options):
+        flag(here + suffix, f"{field_part}__{op}: {message}", False)
+        found = True
+    return None if found else Condition(path, op, value, here)
 
 
-def _check_value(op: str, value: Any, ftype: FormulaType, options: frozenset[str] | None) -> str | None:
+def _check_value(op: str, value: Any, ftype: FormulaType, options: frozenset[str] | None
+                 ) -> Iterator[tuple[tuple[int, ...], str]]:
+    """Each problem with a condition's value: (position inside the value, message)."""
     if op == "is_blank":
-        return None if isinstance(value, bool) else "is_blank takes true or false"
-    if op in ("in", "not_in"):
+        if not isinstance(value, bool):
+            yield (), "is_blank takes true or false"
+        return
+    if op in ("in", "not_in", "between"):
+        if op == "between" and (not isinstance(value, list) or len(value) != 2):
+            yield (), "'between' takes a list of two values [low, high]"
+            return
         if not isinstance(value, list) or not value:
-            return f"'{op}' takes a non-empty list of values"
-        for item in value:
-            found = _check_scalar(item, ftype, options)
-            if found:
-                return found
-        return None
-    if op == "between":
-        if not isinstance(value, list) or len(value) != 2:
-            return "'between' takes a list of two values [low, high]"
-        return _check_scalar(value[0], ftype, options) or _check_scalar(value[1], ftype, options)
-    if op in ("includes", "excludes"):
-        return _check_scalar(value, FormulaType.TEXT, options)
-    return _check_scalar(value, ftype, options)
+            yield (), f"'{op}' takes a non-empty list of values"
+            return
+        for index, item in enumerate(value):
+            message = _check_scalar(item, ftype, options)
+            if message:
+                yield (index,), message
+        return
+    message = _check_scalar(value, FormulaType.TEXT if op in ("includes", "excludes") else ftype, options)
+    if message:
+        yield (), message
 
 
 def _check_scalar(value: Any, ftype: FormulaType, options: frozenset[str] | None) -> str | None:
@@ -166,15 +172,21 @@ def _check_scalar(value: Any, ftype: FormulaType, options: frozenset[str] | None
         return _check_token(value, ftype)
     if ftype is FormulaType.NUMBER:
         ok = isinstance(value, int | Decimal) and not isinstance(value, bool)
-        return None if ok else f"expected a number, got '{value}'"
+        return None if ok else f"expected a number, got {_describe(value)}"
     if ftype is FormulaType.BOOLEAN:
         return None if isinstance(value, bool) else f"expected true or false, got '{value}'"
     if ftype is FormulaType.ID:
         return None if isinstance(value, int) and not isinstance(value, bool) else f"expected a record id or $me, got '{value}'"
     if ftype in (FormulaType.DATE, FormulaType.DATETIME):
-        return None if isinstance(value, str) else f"expected a date like 2026-01-31 or $today, got '{value}'"
+        if isinstance(value, str):
+            try:
+                parse_temporal(value, with_time=ftype is FormulaType.DATETIME)
+                return None
+            except ValueError:
+                pass
+        return f"'{value}' is not a date like 2026-01-31, $today or $today+N"
     if not isinstance(value, str):
-        return f"expected text, got {value}"
+        return f"expected text, got {_describe(value)}"
     if options is not None and value not in options:
         return f"'{value}' is not one of the options ({', '.join(sorted(options))})"
     return None
@@ -188,6 +200,16 @@ def _check_token(value: str, ftype: FormulaType) -> str | None:
     if _RELATIVE_DATE.match(value):
         return None if ftype in (FormulaType.DATE, FormulaType.DATETIME) else f"{value} only fits a date field"
     return f"unknown value '{value}'; the special values are $me, $today, $today+N, $today-N and $now"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true/false"
+    return f"'{value}'"
 
 
 def walk(filter_: Filter) -> Iterator[Condition]:
@@ -350,8 +372,7 @@ def _query_condition(scope: RegistryScope, name: str, text: str) -> Condition:
         raise ValueError(f"operator '{op}' does not apply to {field_part} ({ftype.value})")
     value = _typed(op, text, ftype)
     options = frozenset(o.value for o in field.options) if field.options else None
-    problem = _check_value(op, value, ftype, options)
-    if problem:
+    for _where, problem in _check_value(op, value, ftype, options):
         raise ValueError(problem)
     return Condition(path, op, value)
 

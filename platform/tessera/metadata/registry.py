@@ -22,7 +22,7 @@ from tessera.paths import bundled_path
 
 from .compiler import INVALID, ObjectCompiler
 from .errors import MetadataError, Problems
-from .filters import parse_filter
+from .filters import parse_filter, walk
 from .merge import MergedDocument, Merger
 from .model import DocumentDef, Label, ObjectDef, PackageInfo
 from .packages import (
@@ -235,6 +235,14 @@ def _compile_documents(kind: str, merged: Mapping[str, MergedDocument], objects:
     return result
 
 
+_COMPUTED = "is a formula computed when read (it reads lookups or TODAY/NOW), so it cannot be"
+_AGGREGATABLE = {
+    "sum": {FormulaType.NUMBER}, "avg": {FormulaType.NUMBER},
+    "min": {FormulaType.NUMBER, FormulaType.DATE, FormulaType.DATETIME},
+    "max": {FormulaType.NUMBER, FormulaType.DATE, FormulaType.DATETIME},
+}
+
+
 class _DocumentChecker:
     def __init__(self, doc: MergedDocument, objects: Mapping[str, ObjectDef], object_name: str | None,
                  merger: Merger, functions: FunctionRegistry, problems: Problems,
@@ -245,21 +253,32 @@ class _DocumentChecker:
     def scope(self) -> RegistryScope | None:
         return RegistryScope(self.objects, self.object_name) if self.object_name else None
 
-    def path(self, where: tuple[Any, ...], dotted: str) -> None:
+    def path(self, where: tuple[Any, ...], dotted: str, *, needs_column: str | None = None) -> Any:
+        """Check a field path; with ``needs_column`` (what the query does with it: "sorted on",
+        "aggregated"), refuse formulas computed when read. Returns the field or None."""
         scope = self.scope()
         if scope is None:
-            return
+            return None
         try:
-            scope.field_at(tuple(dotted.split(".")))
+            found = scope.field_at(tuple(dotted.split(".")))
         except LookupError as exc:
             self.problems.add(self.doc.location(where), str(exc.args[0]))
+            return None
+        if needs_column and not found.stored:
+            self.problems.add(self.doc.location(where), f"'{dotted}' {_COMPUTED} {needs_column}")
+            return None
+        return found
 
     def filter(self, where: tuple[Any, ...], data: Any) -> None:
         scope = self.scope()
         if scope is None:
             return
-        parse_filter(data, scope.filter_resolver,
-                     lambda p, m, k: self.problems.add(self.doc.location(where + p, key=k), m))
+        parsed = parse_filter(data, scope.filter_resolver,
+                              lambda p, m, k: self.problems.add(self.doc.location(where + p, key=k), m))
+        for condition in walk(parsed) if parsed is not None else ():
+            if not scope.field_at(condition.path).stored:
+                self.problems.add(self.doc.location(where + condition.where, key=True),
+                                  f"'{condition.field}' {_COMPUTED} filtered on")
 
     def formula(self, where: tuple[Any, ...], source: Any) -> None:
         scope = self.scope()
@@ -295,13 +314,20 @@ class _DocumentChecker:
             for index, dotted in enumerate(data.get(key) or ()):
                 self.path((key, index), dotted)
         for index, dotted in enumerate(data.get("sort") or ()):
-            self.path(("sort", index), dotted.lstrip("-"))
+            self.path(("sort", index), dotted.lstrip("-"), needs_column="sorted on")
         for index, aggregate in enumerate(data.get("aggregates") or ()):
-            if aggregate.get("function") != "count" and not aggregate.get("field"):
+            function = aggregate.get("function")
+            if function != "count" and not aggregate.get("field"):
+                article = "an" if str(function)[:1] in "aeiou" else "a"
                 self.problems.add(self.doc.location(("aggregates", index), key=False),
-                                  f"a {aggregate.get('function')} aggregate needs 'field'")
+                                  f"{article} {function} aggregate needs 'field'")
             elif aggregate.get("field"):
-                self.path(("aggregates", index, "field"), aggregate["field"])
+                where = ("aggregates", index, "field")
+                found = self.path(where, aggregate["field"], needs_column="aggregated")
+                wanted = _AGGREGATABLE.get(function)
+                if found is not None and wanted is not None and found.formula_type not in wanted:
+                    self.problems.add(self.doc.location(where),
+                                      f"cannot {function} {aggregate['field']} ({found.type})")
         if "filter" in data:
             self.filter(("filter",), data["filter"])
 
