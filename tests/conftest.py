@@ -63,10 +63,10 @@ DATABASE_KINDS = ["sqlite", "postgresql"]
 
 
 def _postgres_url() -> str | None:
+    from tessera.storage.database import normalise_url
+
     url = os.environ.get("TESSERA_TEST_DATABASE_URL")
-    if url and url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return url
+    return normalise_url(url) if url else None
 
 
 @pytest.fixture(scope="session")

@@ -129,6 +129,97 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(SchemaSet(default_field_types()).schema(kind), indent=2, ensure_ascii=False))
 
 
+
+def _open_org(org: str, templates: tuple[str, ...]):
+    """The org's database and registry for the metadata commands, or exit 1 with a message."""
+    from .config import load_settings
+    from .storage.sync import SyncError, open_org
+
+    try:
+        return open_org(load_settings(), org, templates=templates)
+    except SyncError as exc:
+        _fail(str(exc))
+    except MetadataError as exc:
+        _print_problems(exc.problems)
+        sys.exit(1)
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli"
+
+
+_ORG_OPTION = click.option("--org", default="default", show_default=True, help="The org whose database is used.")
+_TEMPLATE_OPTION = click.option("--template", "templates", multiple=True, metavar="NAME",
+                                help="Also install this template package (repeatable); once deployed it stays installed.")
+
+
+@metadata_group.command("diff")
+@_ORG_OPTION
+@_TEMPLATE_OPTION
+def metadata_diff(org: str, templates: tuple[str, ...]) -> None:
+    """Show what `tessera metadata deploy` would change: each step in words and its SQL."""
+    import sqlalchemy as sa
+
+    from .storage.sync import SyncError, plan_sync
+
+    db, registry = _open_org(org, templates)
+    try:
+        plan = plan_sync(registry, db)
+    except (SyncError, sa.exc.SQLAlchemyError) as exc:
+        _fail(f"cannot compare with the database: {exc}")
+    finally:
+        db.dispose()
+    click.echo(plan.render(sql=True))
+
+
+@metadata_group.command("deploy")
+@_ORG_OPTION
+@click.option("--allow-destructive", is_flag=True,
+              help="Apply type changes that truncate, round or blank existing values.")
+@_TEMPLATE_OPTION
+def metadata_deploy(org: str, allow_destructive: bool, templates: tuple[str, ...]) -> None:
+    """Make the org's database match its metadata, in one transaction, losing nothing.
+
+    Removed fields are renamed aside, never dropped; changes that would lose data are refused
+    with the count of affected rows (--allow-destructive applies the type changes among them).
+    """
+    import sqlalchemy as sa
+
+    from .storage.sync import SyncError, SyncRefused, deploy
+
+    db, registry = _open_org(org, templates)
+    try:
+        result = deploy(registry, db, allow_destructive=allow_destructive, actor=_actor())
+    except SyncRefused as exc:
+        click.echo(f"deploy refused, nothing was changed ({len(exc.problems)} "
+                   f"problem{'s' if len(exc.problems) != 1 else ''}):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        if exc.forceable:
+            click.echo("run again with --allow-destructive to apply these changes anyway", err=True)
+        sys.exit(1)
+    except SyncError as exc:
+        _fail(str(exc))
+    except sa.exc.SQLAlchemyError as exc:
+        _fail(f"deploy failed, nothing was changed: {exc}")
+    finally:
+        db.dispose()
+    if not result.applied:
+        click.echo("nothing to change")
+        return
+    for number, words in enumerate(result.steps, 1):
+        click.echo(f"{number}. {words}")
+    for refusal in result.destructive:
+        click.echo(f"applied anyway (--allow-destructive): {refusal.message}")
+    shown = ", ".join(f"{p['name']} {p['version']}" for p in result.packages)
+    click.echo(f"deployed {len(result.steps)} step{'s' if len(result.steps) != 1 else ''} in one transaction "
+               f"(deployment {result.deployment_id}; packages: {shown})")
+
 def main() -> None:
     """Entry point of the console script."""
     try:

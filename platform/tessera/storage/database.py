@@ -69,9 +69,18 @@ class Database:
         self.engine.dispose()
 
 
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` (what people write) mean psycopg 3 here."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def create_engine(url: str, **options: Any) -> Engine:
     """An engine with Tessera's settings for the dialect (SQLite: foreign keys on, WAL,
     a busy timeout so concurrent writers wait instead of failing)."""
+    url = normalise_url(url)
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = sa.create_engine(url, **options)

@@ -68,7 +68,7 @@ class StorageSchema:
 
     def _object_table(self, obj: ObjectDef) -> sa.Table:
         columns: list[sa.Column] = [
-            sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+            sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True),  # BIGINT identity (PostgreSQL)
             sa.Column("created_at", UTCDateTime(), nullable=False),
             sa.Column("created_by", sa.BigInteger(), nullable=True),
             sa.Column("updated_at", UTCDateTime(), nullable=False),
@@ -147,6 +147,7 @@ def _deployments_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("actor", sa.String(120), nullable=True),
         sa.Column("packages", JSONType, nullable=False),  # [{"name": ..., "version": ...}]
         sa.Column("steps", JSONType, nullable=False),     # the plan that was applied, in words
+        sa.Column("snapshot", JSONType, nullable=True),   # what was deployed, to compare the next plan with
     )
 
 
