@@ -23,9 +23,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## make run: install, check the metadata, and serve http://127.0.0.1:$(PORT)
+## make run: install, check the metadata, bring the database up to date, serve http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/tessera metadata validate
+	$(BIN)/tessera metadata deploy
 	PORT=$(PORT) $(BIN)/tessera serve --port $(PORT)
 
 ## make test: install the dev extras and run the whole suite

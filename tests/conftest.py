@@ -12,8 +12,8 @@ from tessera.app import create_app
 
 
 @pytest.fixture
-def app():
-    return create_app({"TESTING": True, "SECRET_KEY": "test"})
+def app(tmp_path):
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"})
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def test_app_refuses_to_start_on_invalid_metadata(tmp_path):
     (tmp_path / "objects").mkdir()
     (tmp_path / "objects" / "account.yaml").write_text("name: account\nfields:\n  region: {type: txt}\n")
     with pytest.raises(MetadataError) as raised:
-        create_app({"TESTING": True, "OVERLAY_DIR": str(tmp_path)})
+        create_app({"TESTING": True, "OVERLAY_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     problem = raised.value.problems[0]
     assert problem.location.line == 3
     assert "'txt' is not one of" in problem.message
@@ -57,7 +58,7 @@ def test_an_overlay_folder_changes_the_org_registry(tmp_path):
     (tmp_path / "objects").mkdir()
     (tmp_path / "objects" / "account.yaml").write_text(
         "name: account\nfields:\n  tier: {type: integer, label: {en: Tier, zh-CN: 等级}}\n")
-    app = create_app({"TESTING": True, "OVERLAY_DIR": str(tmp_path)})
+    app = create_app({"TESTING": True, "OVERLAY_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert "tier" in app.extensions["tessera"].object("account").fields
 
 
@@ -88,3 +89,21 @@ def test_templates_use_no_untranslated_text_outside_gettext():
     with open(TRANSLATIONS / "messages.pot", "rb") as handle:
         known = {m.id for m in read_po(handle) if m.id}
     assert {m if isinstance(m, str) else m[0] for m in extracted} <= known
+
+
+def test_start_page_says_when_the_database_is_not_deployed(client):
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert "run tessera metadata deploy" in page
+
+
+def test_start_page_counts_records_once_deployed(app, client):
+    from tessera.storage.sync import deploy
+
+    service = app.extensions["tessera.records"]
+    deploy(service.registry, service.db)
+    service.create("account", {"name": "Acme"})
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert "run tessera metadata deploy" not in page
+    fields, records = re.search(r"<code>account</code></td><td>(\d+)</td><td>(\d+)</td>", page).groups()
+    assert records == "1"
+    assert int(fields) == len([f for f in service.registry.object("account").fields.values() if not f.system])

@@ -8,17 +8,21 @@ from typing import Any
 from flask import Flask
 
 from . import i18n
-from .config import load_settings, metadata_paths, split_list
-from .metadata.registry import Registry, build_org_registry, default_search_paths
+from .config import load_settings
+from .metadata.registry import Registry
 from .paths import bundled_path
+from .records.service import RecordService
 
 EXTENSION_KEY = "tessera"
+RECORDS_KEY = "tessera.records"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, the default org's metadata registry, i18n and the views.
+    """Build the app: settings, the default org's database, registry and record service,
+    i18n and the views.
 
-    Raises :class:`tessera.metadata.MetadataError` when the metadata is invalid, so a broken
+    Raises :class:`tessera.metadata.MetadataError` when the metadata is invalid and
+    :class:`tessera.storage.sync.SyncError` when the database cannot be opened, so a broken
     deploy never starts serving.
     """
     ui = bundled_path("ui")
@@ -30,13 +34,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_settings(test_config))
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
-    overlay = app.config.get("OVERLAY_DIR")
-    registry = build_org_registry(
-        split_list(app.config["PACKAGES"]),
-        search_paths=[*metadata_paths(app.config), *default_search_paths()],
-        overlay=Path(overlay) if overlay else None,
-    )
+    from .storage.sync import open_org
+
+    db, registry = open_org(app.config)  # the registry that was (or will be) deployed
     app.extensions[EXTENSION_KEY] = registry
+    app.extensions[RECORDS_KEY] = RecordService(registry, db)
     i18n.init_app(app)
 
     from .web.views import bp as web_bp
@@ -49,3 +51,9 @@ def current_registry() -> Registry:
     from flask import current_app
 
     return current_app.extensions[EXTENSION_KEY]
+
+
+def current_records() -> RecordService:
+    from flask import current_app
+
+    return current_app.extensions[RECORDS_KEY]
