@@ -55,6 +55,7 @@ def _fail(message: str) -> None:
 def _print_problems(problems: list[Problem]) -> None:
     for problem in problems:
         click.echo(str(problem))
+    sys.stdout.flush()  # the summary goes to stderr: keep it after the problems when both are piped
     files = len({p.location.file for p in problems})
     click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} "
                f"file{'s' if files != 1 else ''}", err=True)

@@ -25,6 +25,7 @@ from tessera.fieldtypes import FieldType, FieldTypeRegistry
 from .errors import Problems
 from .filters import Filter, parse_filter, walk
 from .merge import MergedDocument
+from .naming import automatic_indexes, constraint_name
 from .model import (
     SYSTEM_FIELDS,
     FieldDef,
@@ -149,6 +150,7 @@ class ObjectCompiler:
         for spec in self.specs.values():
             self._check_object(spec)
         self._check_formula_cycles()
+        self._check_index_names()
         self._decide_formula_storage()
         self._check_queries_use_stored_fields()
         relations = self._relations()
@@ -352,6 +354,13 @@ class ObjectCompiler:
             self._filter(spec, ObjectScope(self.specs, props["target"]), path + ("lookup_filter",), props["lookup_filter"])
         if fspec.type == "rollup" and "filter" in props:
             self._filter(spec, ObjectScope(self.specs, props["object"]), path + ("filter",), props["filter"])
+            parsed = self.filters.get((spec.name, path + ("filter",)))
+            for condition in walk(parsed) if parsed is not None else ():
+                values = condition.value if isinstance(condition.value, list) else [condition.value]
+                if any(isinstance(v, str) and v.startswith(("$today", "$now", "$me")) for v in values):
+                    self._report(spec, path + ("filter",) + condition.where,
+                                 "a roll-up is recomputed only when its children change, so its filter cannot "
+                                 "use $today, $now or $me (the total would go stale)", key=True)
 
     def _check_layouts(self, spec: ObjectSpec, scope: ObjectScope, layouts: Mapping[str, Any]) -> None:
         form = layouts.get("form")
@@ -460,6 +469,28 @@ class ObjectCompiler:
                     state[child] = 1
                     stack.append((child, iter(graph.get(child, ()))))
                     trail.append(child)
+
+    def _check_index_names(self) -> None:
+        """Index names are shared by every table of an org's schema on PostgreSQL: a declared
+        name may not repeat an automatic one or another declared one."""
+        taken: dict[str, str] = {}
+        for spec in self.specs.values():
+            stored = [(n, bool(f.props.get("unique")), bool(f.props.get("indexed") or f.props.get("target")))
+                      for n, f in spec.fields.items() if not f.system and f.valid]
+            for name in automatic_indexes(spec.name, stored):
+                taken.setdefault(name, f"the automatic index of {spec.name}")
+        for spec in self.specs.values():
+            data = spec.merged.data if spec.merged else {}
+            for key, index in (data.get("indexes") or {}).items():
+                name = index.get("name")
+                if not name:
+                    continue
+                if name in taken:
+                    self._report(spec, ("indexes", key, "name"),
+                                 f"index name '{name}' is already used by {taken[name]}; choose another name "
+                                 "or leave 'name' out")
+                else:
+                    taken[name] = f"an index of {spec.name}"
 
     def _decide_formula_storage(self) -> None:
         """A formula is stored (and kept current on every write) when it reads only its own
@@ -581,7 +612,8 @@ class ObjectCompiler:
             if (compiled := self.compiled.get((spec.name, ("validations", name, "condition")))) is not None
         )
         indexes = tuple(
-            IndexDef(index.get("name") or f"ix_{spec.name}_{'_'.join(index['fields'])}"[:63],
+            IndexDef(index.get("name") or constraint_name("uq" if index.get("unique") else "ix", spec.name,
+                                                          tuple(index["fields"])),
                      tuple(index["fields"]), bool(index.get("unique", False)))
             for index in (data.get("indexes") or {}).values()
         )

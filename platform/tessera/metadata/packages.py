@@ -179,6 +179,13 @@ def find_package_roots(path: Path, *, max_depth: int = 4) -> list[Path]:
     return roots
 
 
+def package_name(root: Path) -> str | None:
+    """The name a package folder's manifest declares (None when it has none readable)."""
+    manifest = load_file(root / MANIFEST, Problems()) if (root / MANIFEST).is_file() else None
+    name = manifest.data.get("name") if manifest is not None and isinstance(manifest.data, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def enclosing_package(path: Path) -> Path | None:
     """The package folder that contains file ``path``, if any."""
     for parent in path.resolve().parents:

@@ -9,13 +9,13 @@ a table rebuild on SQLite. Built once per registry and database; never changed a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import sqlalchemy as sa
 
 from tessera.metadata.model import FieldDef, ObjectDef
+from tessera.metadata.naming import constraint_name
 from tessera.metadata.registry import Registry
 
 from .database import Database
@@ -31,15 +31,6 @@ RETIRED_PREFIX = "retired__"
 _ON_DELETE = {"set_null": "SET NULL", "restrict": "RESTRICT", "cascade": "CASCADE"}
 
 ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite only autoincrements INTEGER
-
-
-def constraint_name(kind: str, table: str, columns: tuple[str, ...]) -> str:
-    """A deterministic name within PostgreSQL's 63 characters."""
-    name = f"{kind}_{table}_{'_'.join(columns)}"
-    if len(name) <= 63:
-        return name
-    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
-    return f"{name[:52]}_{digest}"
 
 
 class StorageSchema:
@@ -100,9 +91,7 @@ class StorageSchema:
             elif field.target is not None or field.indexed:
                 indexes.append(sa.Index(constraint_name("ix", obj.name, (field.name,)), field.name))
         for index in obj.indexes:
-            kind = "uq" if index.unique else "ix"
-            name = index.name if index.name.startswith(("ix_", "uq_")) else constraint_name(kind, obj.name, index.fields)
-            indexes.append(sa.Index(name, *index.fields, unique=index.unique))
+            indexes.append(sa.Index(index.name, *index.fields, unique=index.unique))
         return sa.Table(obj.name, self.metadata, *columns, *_dedupe(indexes))
 
 
