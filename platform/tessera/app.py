@@ -15,6 +15,7 @@ from .records.service import RecordService
 
 EXTENSION_KEY = "tessera"
 RECORDS_KEY = "tessera.records"
+PLUGINS_KEY = "tessera.plugins"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -34,17 +35,44 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_settings(test_config))
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+    from .plugins import Plugins
     from .storage.sync import open_org
 
-    db, registry = open_org(app.config)  # the registry that was (or will be) deployed
+    plugins = Plugins.load(app.config.get("PLUGINS"))
+    db, registry = open_org(app.config, plugins=plugins)  # the registry that was (or will be) deployed
     app.extensions[EXTENSION_KEY] = registry
-    app.extensions[RECORDS_KEY] = RecordService(registry, db)
+    app.extensions[PLUGINS_KEY] = plugins
+    app.extensions[RECORDS_KEY] = RecordService(registry, db, plugins=plugins)
+    _add_plugin_web(app, plugins)
     i18n.init_app(app)
 
     from .web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
     return app
+
+
+def _add_plugin_web(app: Flask, plugins: Any) -> None:
+    """Plugins' templates come before the engine's (so they can override them), their static
+    files are served under /static/plugins/<name>/, and their blueprints are registered."""
+    from flask import send_from_directory
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    if plugins.template_folders:
+        app.jinja_loader = ChoiceLoader([FileSystemLoader([str(p) for p in plugins.template_folders]),
+                                         app.jinja_loader])
+    folders = dict(plugins.static_folders)
+    if folders:
+        @app.get("/static/plugins/<name>/<path:filename>", endpoint="plugin_static")
+        def plugin_static(name: str, filename: str):
+            from flask import abort
+
+            if name not in folders:
+                abort(404)
+            return send_from_directory(folders[name], filename)
+    for _plugin, blueprints in plugins.answers("tessera_register_blueprints"):
+        for blueprint in blueprints:
+            app.register_blueprint(blueprint)
 
 
 def current_registry() -> Registry:

@@ -63,6 +63,12 @@ class FieldType:
         """Check a literal default value; return a message when it does not fit."""
         return None
 
+    def input_field(self, field: Any) -> Any:
+        """A marshmallow field that reads this type's input for ``field`` (a FieldDef), raising
+        ``ValidationError(Problem(...))`` on bad input. The built-in types' readers live in
+        tessera.records.inputs; a plugin type returns its own (None makes the field read-only)."""
+        return None
+
     def column_type(self, field: Any, registry: Any) -> Any:
         """The SQLAlchemy column type storing ``field`` (a FieldDef), or None when the field
         has no column of its own. ``registry`` resolves other objects' fields."""

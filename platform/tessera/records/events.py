@@ -1,8 +1,8 @@
 """The seam where plugins and flows join record writes.
 
-``before_validate``, ``before_save`` and ``after_save`` run inside the write's transaction
-(a raising listener rolls everything back); ``after_commit`` runs once the transaction has
-committed (queued work: flows with async steps, webhooks). The plugin system wires pluggy
+``before_validate``, ``before_save``, ``after_save`` and ``before_delete`` run inside the
+write's transaction (a raising listener rolls everything back); ``after_commit`` runs once the
+transaction has committed (queued work: flows with async steps, webhooks). The plugin system wires pluggy
 hooks to these lists; the engine itself only calls them.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from tessera.metadata.model import ObjectDef
 
-EVENTS = ("before_validate", "before_save", "after_save", "after_commit")
+EVENTS = ("before_validate", "before_save", "after_save", "after_commit", "before_delete")
 
 
 @dataclass
@@ -35,6 +35,8 @@ class RecordChange:
     actor: Any
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     problems: dict[str, list[Any]] = field(default_factory=dict)
+    work: Any = None  # the unit of work, for listeners that read or write other records
+    hard: bool = False  # a delete that removes the row for good
 
     def add_problem(self, field_name: str, message: Any) -> None:
         """Report a problem with ``field_name`` (a message id or a bilingual Label)."""

@@ -196,8 +196,9 @@ class _RecordId(fields.Field):
         return number
 
 
-def input_field(field: FieldDef) -> fields.Field | None:
-    """The marshmallow field that reads ``field`` from input; None when it is not writable."""
+def input_field(field: FieldDef, field_type: Any = None) -> fields.Field | None:
+    """The marshmallow field that reads ``field`` from input; None when it is not writable.
+    Types other than the built-in ones bring their own reader (``FieldType.input_field``)."""
     kind = field.type
     if field.computed:
         return None
@@ -227,13 +228,13 @@ def input_field(field: FieldDef) -> fields.Field | None:
         return _RecordId(field.target or "")
     if kind == "json":
         return fields.Raw(allow_none=True)
-    return None  # plugin types provide their own input field (plugin issue)
+    return field_type.input_field(field) if field_type is not None else None
 
 
 class RecordInput:
     """Reads input for one object: which keys are writable, and their conversion."""
 
-    def __init__(self, obj: ObjectDef) -> None:
+    def __init__(self, obj: ObjectDef, field_types: Any = None) -> None:
         self.object = obj
         declared: dict[str, fields.Field] = {}
         self.read_only: set[str] = set()
@@ -244,7 +245,7 @@ class RecordInput:
                 else:
                     self.read_only.add(field.name)
                 continue
-            reader = input_field(field)
+            reader = input_field(field, field_types.get(field.type) if field_types is not None else None)
             if reader is None or field.read_only:
                 self.read_only.add(field.name)
             if reader is not None:

@@ -40,7 +40,9 @@ from tessera.storage.tables import StorageSchema, constraint_name
 
 from . import errors as E
 from .errors import RECORD, DeleteRefused, Problem, RecordNotFound, StaleRecord, UnknownObject, ValidationFailed
+from .actions import ActionCall, ActionRegistry
 from .events import RecordChange, RecordEvents
+from .hooks import connect_plugins
 from .inputs import RecordInput
 from .numbering import next_number
 
@@ -66,7 +68,7 @@ class ObjectRuntime:
     def __init__(self, obj: ObjectDef, schema: StorageSchema, registry: Registry) -> None:
         self.object = obj
         self.table = schema.table(obj.name)
-        self.input = RecordInput(obj)
+        self.input = RecordInput(obj, registry.field_types)
         self.stored = tuple(f.name for f in obj.fields.values() if f.stored and not f.system)
         self.columns = tuple(SYSTEM_COLUMNS) + self.stored
         self.select_columns = [self.table.c[name] for name in self.columns]
@@ -133,12 +135,17 @@ class RecordService:
     """Reads and writes records of one org. Thread-safe; cheap to share."""
 
     def __init__(self, registry: Registry, db: Database, *, schema: StorageSchema | None = None,
-                 events: RecordEvents | None = None, clock: Callable[[], dt.datetime] | None = None) -> None:
+                 events: RecordEvents | None = None, clock: Callable[[], dt.datetime] | None = None,
+                 plugins: Any = None, org: str = "default") -> None:
         self.registry = registry
         self.db = db
+        self.org = org
         self.schema = schema or StorageSchema(registry, db)
         self.events = events or RecordEvents()
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.actions = plugins.actions if plugins is not None else ActionRegistry()
+        if plugins is not None:
+            connect_plugins(self.events, plugins, org)
         self._runtimes: dict[str, ObjectRuntime] = {}
         self.history_insert = sa.insert(self.schema.history)
 
@@ -298,7 +305,7 @@ class UnitOfWork:
         obj = runtime.object
         action = "create" if prior is None else "update"
         events = self.service.events
-        change = RecordChange(obj, action, prior["id"] if prior else None, given, prior, self.actor)
+        change = RecordChange(obj, action, prior["id"] if prior else None, given, prior, self.actor, work=self)
         if events.has("before_validate"):
             events.fire("before_validate", change)
             given = change.values
@@ -533,7 +540,11 @@ class UnitOfWork:
         if version is not None and prior["version"] != version:
             raise self._stale(runtime, record_id, version, prior["version"])
         self._refuse_restricted(runtime, record_id)
-        change = RecordChange(runtime.object, "delete", record_id, prior, prior, self.actor)
+        change = RecordChange(runtime.object, "delete", record_id, prior, prior, self.actor, work=self, hard=hard)
+        if self.service.events.has("before_delete"):
+            self.service.events.fire("before_delete", change)
+            if change.problems:
+                raise ValidationFailed(object_name, change.problems)
         if hard:
             self._update_parent_rollups(runtime, prior, None)
             self.conn.execute(sa.delete(runtime.table).where(runtime.table.c.id == record_id))
@@ -663,6 +674,30 @@ class UnitOfWork:
 
     def _query_params(self) -> QueryParams:
         return QueryParams(user_id=self.actor.id, today=self.now.date(), now=self.now)
+
+    # ------------------------------------------------------------------ actions
+    def run_action(self, object_name: str, record_id: int, name: str, data: Any = None) -> Mapping[str, Any]:
+        """Run the record action ``name`` on a record: its input checked against the action's
+        schema (every problem at once), its handler called in this unit of work."""
+        self.service.runtime(object_name)
+        action = self.service.actions.get(object_name, name)
+        data = {} if data is None else data
+        problems = action.check_input(data)
+        if problems:
+            raise ValidationFailed(object_name, problems)
+        record = self.get(object_name, record_id)
+        call = ActionCall(self.service.registry.object(object_name), record, data, self.actor,
+                          self.service.org, self)
+        try:
+            result = action.handler(call)
+        except E.RecordError:
+            raise
+        except Exception as exc:
+            from tessera.plugins import PluginHookError
+
+            owner = self.service.actions.owner(name)
+            raise PluginHookError(owner, f"action '{name}'", exc) from exc
+        return dict(result or {})
 
     # ------------------------------------------------------------------ queries
     def query(self, object_name: str, *, filter: Any = None, sort: Sequence[str] | str = (),

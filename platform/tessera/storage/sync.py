@@ -212,12 +212,17 @@ def recorded_packages(db: Database) -> list[dict[str, str]]:
 
 
 def open_org(settings: dict[str, Any], org: str = DEFAULT_ORG, *,
-             templates: Sequence[str] = ()) -> tuple[Database, Registry]:
+             templates: Sequence[str] = (), plugins: Any = None) -> tuple[Database, Registry]:
     """The org's database and registry. Installed packages: the PACKAGES setting, the packages
-    of the last deployment (so a deployed template stays installed) and ``templates``.
-    Raises SyncError (unknown org, database unreachable) or MetadataError."""
+    of the last deployment (so a deployed template stays installed), ``templates``, and the
+    packages enabled plugins ship; field types and formula functions come from the plugins.
+    Raises SyncError (unknown org, database unreachable), MetadataError or PluginError."""
     from tessera.config import metadata_paths, split_list
+    from tessera.metadata.packages import package_name
     from tessera.metadata.registry import build_org_registry, default_search_paths
+    from tessera.plugins import Plugins
+
+    plugins = plugins if plugins is not None else Plugins.load(settings.get("PLUGINS"))
 
     if org != DEFAULT_ORG:
         raise SyncError(f"unknown org '{org}': only '{DEFAULT_ORG}' exists until multi-org arrives")
@@ -235,12 +240,15 @@ def open_org(settings: dict[str, Any], org: str = DEFAULT_ORG, *,
                         f"{_reason(exc) if isinstance(exc, sa.exc.DBAPIError) else exc}") from exc
     overlay = Path(settings["OVERLAY_DIR"]) if settings.get("OVERLAY_DIR") else None
     overlay_name = _overlay_name(overlay) if overlay else None
-    names = [*split_list(settings.get("PACKAGES") or ""),
+    shipped = [name for root in plugins.metadata_packages if (name := package_name(root))]
+    names = [*split_list(settings.get("PACKAGES") or ""), *shipped,
              *(p["name"] for p in recorded if p["name"] != overlay_name), *templates]
     try:
         registry = build_org_registry(list(dict.fromkeys(names)),
-                                      search_paths=[*metadata_paths(settings), *default_search_paths()],
-                                      overlay=overlay)
+                                      search_paths=[*metadata_paths(settings), *plugins.metadata_packages,
+                                                    *default_search_paths()],
+                                      overlay=overlay, field_types=plugins.field_types,
+                                      functions=plugins.functions)
     except BaseException:
         db.dispose()
         raise

@@ -1,0 +1,1 @@
+"""Flows: record-triggered automation, stage machines, approvals, scheduled flows."""

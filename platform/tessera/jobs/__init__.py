@@ -1,0 +1,1 @@
+"""Background jobs: Celery with Redis, eager in-process when no broker is configured."""
