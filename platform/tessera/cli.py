@@ -12,6 +12,7 @@ import click
 from flask.cli import FlaskGroup
 
 from .metadata.errors import MetadataError, Problem
+from .plugins import PluginError
 
 
 def _create_app():
@@ -221,6 +222,46 @@ def metadata_deploy(org: str, allow_destructive: bool, templates: tuple[str, ...
     click.echo(f"deployed {len(result.steps)} step{'s' if len(result.steps) != 1 else ''} in one transaction "
                f"(deployment {result.deployment_id}; packages: {shown})")
 
+@cli.group("plugins", cls=click.Group)
+def plugins_group() -> None:
+    """See and start plugins."""
+
+
+@plugins_group.command("list")
+def plugins_list() -> None:
+    """Each loaded plugin: its version, the hooks it implements and the metadata it ships."""
+    from .config import load_settings
+    from .plugins import PluginError, Plugins
+
+    try:
+        loaded = Plugins.load(load_settings().get("PLUGINS"))
+    except PluginError as exc:
+        _fail(str(exc))
+    for plugin in loaded.info():
+        kind = "built-in" if plugin.builtin else plugin.module
+        click.echo(f"{plugin.name} {plugin.version} ({kind})")
+        for hook in plugin.hooks:
+            click.echo(f"  hook      {hook}")
+        for package in plugin.packages:
+            click.echo(f"  metadata  {package}")
+
+
+@plugins_group.command("new")
+@click.argument("name")
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path), default=Path("plugins"),
+              show_default=True, help="The folder the plugin package is created in.")
+def plugins_new(name: str, into: Path) -> None:
+    """Create a working plugin package NAME: entry point, a hook, a metadata package, a test."""
+    from .scaffold import ScaffoldError, new_plugin
+
+    try:
+        root = new_plugin(name, into)
+    except ScaffoldError as exc:
+        _fail(str(exc))
+    click.echo(f"created {root}")
+    click.echo(f"next: pip install -e {root} && tessera plugins list && pytest {root}")
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:
@@ -228,3 +269,5 @@ def main() -> None:
     except MetadataError as exc:  # e.g. an app-level command found broken metadata
         _print_problems(exc.problems)
         sys.exit(1)
+    except PluginError as exc:
+        _fail(str(exc))

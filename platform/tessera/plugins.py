@@ -76,8 +76,10 @@ class Plugins:
         self.field_types = self._collect_field_types()
         self.functions = self._collect_functions()
         self.actions = self._collect_actions()
-        self.metadata_packages: list[Path] = [
-            Path(folder) for _name, folders in self.answers("tessera_metadata_packages") for folder in folders or ()]
+        #: package folder -> the plugin that ships it
+        self.package_owners: dict[Path, str] = {
+            Path(folder): name for name, folders in self.answers("tessera_metadata_packages") for folder in folders or ()}
+        self.metadata_packages: list[Path] = list(self.package_owners)
         self.flow_steps = self._by_name("tessera_register_flow_steps", "flow step type")
         self.flow_triggers = self._by_name("tessera_register_flow_triggers", "flow trigger type")
         self.periodic_jobs = self._by_name("tessera_register_periodic_jobs", "periodic job")
@@ -134,6 +136,14 @@ class Plugins:
             raise
         except Exception as exc:
             raise PluginHookError(self._blame(exc, hook), hook_name, exc) from exc
+
+    def owner_of(self, file: str | Path) -> str | None:
+        """The plugin whose metadata package holds ``file``, if any."""
+        path = Path(file).resolve()
+        for folder, plugin in self.package_owners.items():
+            if path.is_relative_to(folder.resolve()):
+                return plugin
+        return None
 
     def has_implementations(self, hook_name: str) -> bool:
         return bool(getattr(self.pm.hook, hook_name).get_hookimpls())

@@ -109,3 +109,21 @@ def fake_distribution(site, name: str, module: str, code: str) -> None:
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text(f"[tessera]\n{name} = {module}\n")
+
+
+def test_a_plugin_shipping_invalid_metadata_stops_start_up_naming_it(tmp_path, monkeypatch):
+    from tessera.app import create_app
+
+    package = tmp_path / "bad_meta_plugin_files" / "bad_objects"
+    (package / "objects").mkdir(parents=True)
+    (package / "package.yaml").write_text("name: bad_objects\nversion: 0.1.0\nlabel: {en: Bad, zh-CN: 坏}\n")
+    (package / "objects" / "thing.yaml").write_text("label: {en: Thing, zh-CN: 物}\nplural_label: {en: T, zh-CN: 物}\n"
+                                                    "fields:\n  name: {type: txt, label: {en: N, zh-CN: 名}}\n")
+    code = ("from pathlib import Path\nfrom tessera.hookspecs import hookimpl\n\n@hookimpl\n"
+            f"def tessera_metadata_packages():\n    return [Path({str(package)!r})]\n")
+    fake_distribution(tmp_path, "badmeta", "badmeta_plugin", code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError) as raised:
+        create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"})
+    assert "plugin 'badmeta' ships invalid metadata" in str(raised.value)
+    assert "thing.yaml:4:16: 'txt' is not one of" in str(raised.value)

@@ -33,6 +33,8 @@ from sqlalchemy.engine import Connection
 
 from tessera.metadata.registry import Registry
 
+from tessera.metadata.errors import MetadataError
+
 from .database import Database, normalise_url
 from .sync_plan import plan_on
 from .sync_steps import Plan, Refusal, Step
@@ -249,6 +251,16 @@ def open_org(settings: dict[str, Any], org: str = DEFAULT_ORG, *,
                                                     *default_search_paths()],
                                       overlay=overlay, field_types=plugins.field_types,
                                       functions=plugins.functions)
+    except MetadataError as exc:
+        db.dispose()
+        owners = sorted({o for p in exc.problems if (o := plugins.owner_of(p.location.file))})
+        if owners:  # say which plugin ships the broken metadata, then where and what
+            from tessera.plugins import PluginError
+
+            listing = "\n".join(f"  {p}" for p in exc.problems)
+            raise PluginError(f"plugin{'s' if len(owners) > 1 else ''} {', '.join(repr(o) for o in owners)} "
+                              f"ship{'' if len(owners) > 1 else 's'} invalid metadata:\n{listing}") from exc
+        raise
     except BaseException:
         db.dispose()
         raise
