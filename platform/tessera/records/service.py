@@ -52,11 +52,19 @@ SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting. Until identity lands, the system user (id None) acts."""
+    """Who is acting: a user of one org with one role, or the system (id None), which
+    flows, jobs and deployments act as and which permissions do not restrict."""
 
     id: int | None = None
     name: str = "system"
     locale: str = "en"
+    org: str = "default"
+    role: str | None = None
+    username: str | None = None
+
+    @property
+    def is_system(self) -> bool:
+        return self.id is None
 
 
 SYSTEM = Actor()
