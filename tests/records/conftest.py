@@ -109,6 +109,7 @@ def crm_registry(write_package, tmp_path):
     write_package("crm", {
         "objects/account.yaml": ACCOUNT, "objects/contact.yaml": CONTACT,
         "objects/quote.yaml": QUOTE, "objects/quote_line.yaml": QUOTE_LINE,
+        "roles/admin.yaml": "label: {en: Administrator, zh-CN: 管理员}\nadmin: true\n",
     })
     return build_org_registry(["crm"], search_paths=[tmp_path])
 
@@ -135,5 +136,6 @@ def service(crm_registry, database, clock) -> RecordService:
     return RecordService(crm_registry, database, schema=schema, clock=clock)
 
 
-ALICE = Actor(id=7, name="alice")
-BOB = Actor(id=8, name="bob")
+# these tests are about record rules, not permissions (tests/security has those): admins act
+ALICE = Actor(id=7, name="alice", role="admin")
+BOB = Actor(id=8, name="bob", role="admin")

@@ -30,7 +30,7 @@ def test_parallel_writers_of_one_version_lose_no_update(service):
     record = service.create("account", {"name": "Acme", "credit_limit": 0})
     results = run_together(WRITERS, lambda i: service.update(
         "account", record["id"], {"credit_limit": i + 1, "region": f"R{i}"}, version=record["version"],
-        actor=Actor(id=100 + i)))
+        actor=Actor(id=100 + i, role="admin")))
     winners = [r for r in results if isinstance(r, dict)]
     stale = [r for r in results if isinstance(r, StaleRecord)]
     assert len(winners) == 1 and len(stale) == WRITERS - 1, results

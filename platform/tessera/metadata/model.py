@@ -236,3 +236,39 @@ SYSTEM_FIELDS: Mapping[str, tuple[str, FormulaType, Mapping[str, str]]] = Mappin
     "owner_id": ("integer", FormulaType.ID, {"en": "Owner", "zh-CN": "负责人"}),
     "version": ("integer", FormulaType.NUMBER, {"en": "Version", "zh-CN": "版本"}),
 })
+
+
+#: what a role may do with an object's records
+OBJECT_PERMISSIONS = ("create", "read", "edit", "delete", "view_all", "modify_all", "import", "export")
+
+
+@dataclass(frozen=True, slots=True)
+class SharingRuleDef:
+    """Records of ``object`` matching ``filter`` are shared with a role, for ``access``."""
+
+    name: str
+    object: str
+    filter: Any
+    access: str = "read"
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDef:
+    """A role: object permissions, field-level security, its place in the hierarchy and the
+    records shared with it by criteria."""
+
+    name: str
+    label: Label
+    admin: bool = False
+    reports_to: str | None = None
+    objects: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    fields: Mapping[tuple[str, str], str] = field(default_factory=lambda: MappingProxyType({}))
+    sharing: tuple[SharingRuleDef, ...] = ()
+    description: str = ""
+    package: str = ""
+
+    def permissions(self, object_name: str) -> frozenset[str]:
+        """What this role may do with ``object_name`` (admins: everything)."""
+        if self.admin:
+            return frozenset(OBJECT_PERMISSIONS)
+        return self.objects.get(object_name, self.objects.get("*", frozenset()))

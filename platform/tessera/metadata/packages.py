@@ -28,6 +28,7 @@ KIND_FOLDERS: Mapping[str, str] = {
     "reports": "report",
     "dashboards": "dashboard",
     "apps": "app",
+    "roles": "role",
 }
 MANIFEST = "package.yaml"
 _SUFFIXES = (".yaml", ".yml", ".json")

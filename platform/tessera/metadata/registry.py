@@ -24,7 +24,8 @@ from .compiler import INVALID, ObjectCompiler
 from .errors import MetadataError, Problems
 from .filters import parse_filter, walk
 from .merge import MergedDocument, Merger
-from .model import DocumentDef, Label, ObjectDef, PackageInfo
+from .model import DocumentDef, Label, ObjectDef, PackageInfo, RoleDef
+from .roles import compile_roles
 from .packages import (
     Catalog,
     PackageSource,
@@ -48,6 +49,7 @@ class Registry:
     reports: Mapping[str, DocumentDef] = field(default_factory=lambda: MappingProxyType({}))
     dashboards: Mapping[str, DocumentDef] = field(default_factory=lambda: MappingProxyType({}))
     apps: Mapping[str, DocumentDef] = field(default_factory=lambda: MappingProxyType({}))
+    roles: Mapping[str, RoleDef] = field(default_factory=lambda: MappingProxyType({}))
     field_types: FieldTypeRegistry = field(default_factory=default_field_types, compare=False)
     functions: FunctionRegistry = field(default_factory=default_functions, compare=False)
 
@@ -142,6 +144,7 @@ def compile_packages(
         kind: _compile_documents(kind, merger.documents.get(kind, {}), objects, merger, functions, problems)
         for kind in ("flow", "report", "dashboard", "app")
     }
+    roles = compile_roles(merger.documents.get("role", {}), objects, problems)
     if len(problems) > before:
         return None
     return Registry(
@@ -151,6 +154,7 @@ def compile_packages(
         reports=MappingProxyType(others["report"]),
         dashboards=MappingProxyType(others["dashboard"]),
         apps=MappingProxyType(others["app"]),
+        roles=MappingProxyType(roles),
         field_types=field_types,
         functions=functions,
     )

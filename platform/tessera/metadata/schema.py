@@ -26,7 +26,7 @@ from tessera.fieldtypes.base import describe
 from .errors import Problems
 from .loader import Document
 
-KINDS = ("package", "object", "flow", "report", "dashboard", "app")
+KINDS = ("package", "object", "flow", "report", "dashboard", "app", "role")
 _SCHEMA_BASE = "https://tessera.dev/schemas/"
 _IDENTIFIER_PATTERN = "^[a-z][a-z0-9_]{0,62}$"
 

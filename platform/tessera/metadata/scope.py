@@ -24,15 +24,19 @@ if TYPE_CHECKING:
 class RegistryScope(ObjectScope):
     """An ObjectScope over compiled ObjectDefs (used after objects are frozen)."""
 
-    def __init__(self, objects: Mapping[str, ObjectDef], object_name: str) -> None:
+    def __init__(self, objects: Mapping[str, ObjectDef], object_name: str,
+                 hidden: Mapping[str, frozenset[str]] | None = None) -> None:
         self.objects = objects
         self.object_name = object_name
+        #: fields someone may not see, per object: to them they do not exist
+        self.hidden = hidden or {}
 
     @classmethod
-    def of(cls, registry: Registry, object_name: str) -> RegistryScope:
+    def of(cls, registry: Registry, object_name: str,
+           hidden: Mapping[str, frozenset[str]] | None = None) -> RegistryScope:
         """The scope of ``object_name``; KeyError naming the closest object when unknown."""
         registry.object(object_name)
-        return cls(registry.objects, object_name)
+        return cls(registry.objects, object_name, hidden)
 
     @property
     def object(self) -> ObjectDef:
@@ -46,10 +50,12 @@ class RegistryScope(ObjectScope):
         current = self.objects[self.object_name]
         found: list[tuple[ObjectDef, FieldDef]] = []
         for index, step in enumerate(path):
-            field = current.fields.get(step)
+            hidden = self.hidden.get(current.name, frozenset())
+            field = current.fields.get(step) if step not in hidden else None
             if field is None:
                 where = "" if index == 0 else f" on {current.name}"
-                raise LookupError(f"unknown field '{step}'{where}{suggest(step, current.fields)}")
+                visible = [name for name in current.fields if name not in hidden]
+                raise LookupError(f"unknown field '{step}'{where}{suggest(step, visible)}")
             found.append((current, field))
             if index == len(path) - 1:
                 break

@@ -32,19 +32,28 @@ from tessera.expressions import EvalContext, FormulaError
 from tessera.metadata.model import FieldDef, ObjectDef
 from tessera.metadata.registry import Registry
 from tessera.storage.database import Database
-from tessera.metadata.filters import Condition, Filter, Group, checked_filter
-from tessera.metadata.scope import RegistryScope
-from tessera.storage.query import Count, Page, QueryParams, QuerySpec, count, run_query
-from tessera.storage.query_filter import ObjectQuery
+from tessera.storage.query import Count, Page, QueryParams
 from tessera.storage.tables import StorageSchema, constraint_name
 
 from . import errors as E
-from .errors import RECORD, DeleteRefused, Problem, RecordNotFound, StaleRecord, UnknownObject, ValidationFailed
+from . import sharing
 from .actions import ActionCall, ActionRegistry
+from .children import Children
+from .deletion import Deletion
+from .errors import (
+    RECORD,
+    Problem,
+    RecordNotFound,
+    StaleRecord,
+    UnknownObject,
+    ValidationFailed,
+)
 from .events import RecordChange, RecordEvents
 from .hooks import connect_plugins
 from .inputs import RecordInput
 from .numbering import next_number
+from .reading import Reading
+from .rollups import Rollups
 
 #: columns a record carries besides its fields
 SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "version")
@@ -144,8 +153,11 @@ class RecordService:
 
     def __init__(self, registry: Registry, db: Database, *, schema: StorageSchema | None = None,
                  events: RecordEvents | None = None, clock: Callable[[], dt.datetime] | None = None,
-                 plugins: Any = None, org: str = "default") -> None:
+                 plugins: Any = None, org: str = "default", directory: Any = None) -> None:
+        from tessera.security.permissions import AccessPolicy
+
         self.registry = registry
+        self.policy = AccessPolicy(registry, directory)
         self.db = db
         self.org = org
         self.schema = schema or StorageSchema(registry, db)
@@ -211,7 +223,7 @@ class RecordService:
             return work.count(object_name, **options)
 
 
-class UnitOfWork:
+class UnitOfWork(Reading, Deletion, Rollups, Children):
     """Record operations inside one transaction, acting as one user."""
 
     def __init__(self, service: RecordService, conn: Connection, actor: Actor) -> None:
@@ -221,14 +233,56 @@ class UnitOfWork:
         self.now = service.clock()
         self.committed: list[tuple[str, RecordChange]] = []
         self._related: dict[tuple[str, int], dict[str, Any] | None] = {}
+        self.access = service.policy.access(actor)
+        self._system = service.policy.access(None)
 
     # ------------------------------------------------------------------ reads
     def get(self, object_name: str, record_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
         runtime = self.service.runtime(object_name)
+        self.access.require(object_name, "read")
         row = self._load(runtime, record_id, include_deleted=include_deleted)
-        if row is None:
+        if row is None or not self._reaches(runtime, record_id, "read", include_deleted=include_deleted):
             raise RecordNotFound(object_name, record_id)
-        return self._with_read_formulas(runtime, row)
+        return self._present(runtime, self._with_read_formulas(runtime, row))
+
+    # ------------------------------------------------------------------ access
+    @contextmanager
+    def _as_system(self) -> Iterator[None]:
+        """The engine's own follow-up writes (roll-ups, cascades) are not the actor's to permit."""
+        saved, self.access = self.access, self._system
+        try:
+            yield
+        finally:
+            self.access = saved
+
+    def _reaches(self, runtime: ObjectRuntime, record_id: Any, level: str, *, include_deleted: bool = False) -> bool:
+        """Whether the actor may ``level`` (read/edit) this record (record-level security)."""
+        if self.access.sees_everything(runtime.object.name, level):
+            return True
+        clause = self.access.row_filter(self.service.schema, runtime.object.name, level, self._query_params())
+        table = runtime.table
+        query = sa.select(table.c.id).where((table.c.id == record_id) & clause)
+        if not include_deleted:
+            query = query.where(table.c.deleted_at.is_(None))
+        return self.conn.execute(query).first() is not None
+
+    def _require_record(self, runtime: ObjectRuntime, record_id: Any, permission: str,
+                        include_deleted: bool = False) -> None:
+        """Object permission, then the record: invisible is 'not found', visible but not
+        changeable is 'denied' — so ids of records someone cannot see reveal nothing."""
+        from tessera.security.permissions import PermissionDenied
+
+        name = runtime.object.name
+        self.access.require(name, permission)
+        if not self._reaches(runtime, record_id, "read", include_deleted=include_deleted):
+            raise RecordNotFound(name, record_id)
+        if permission != "read" and not self._reaches(runtime, record_id, "edit", include_deleted=include_deleted):
+            raise PermissionDenied(name, permission, self.actor)
+
+    def _present(self, runtime: ObjectRuntime, record: dict[str, Any]) -> dict[str, Any]:
+        """The record as this actor may see it: hidden fields never leave the service."""
+        hidden = self.access.hidden(runtime.object.name)
+        return {k: v for k, v in record.items() if k not in hidden} if hidden else record
 
     def _load(self, runtime: ObjectRuntime, record_id: Any, *, include_deleted: bool = False,
               for_update: bool = False) -> dict[str, Any] | None:
@@ -250,12 +304,19 @@ class UnitOfWork:
         return row
 
     def history(self, object_name: str, record_id: int) -> list[dict[str, Any]]:
-        self.service.runtime(object_name)
+        """Who changed what, when: one entry per version (hidden fields left out)."""
+        runtime = self.service.runtime(object_name)
+        self._require_record(runtime, record_id, "read", include_deleted=True)
         history = self.service.schema.history
         rows = self.conn.execute(
             sa.select(history).where((history.c.object == object_name) & (history.c.record_id == record_id))
             .order_by(history.c.version, history.c.id)).mappings()
-        return [dict(row) for row in rows]
+        hidden = self.access.hidden(object_name)
+        entries = [dict(row) for row in rows]
+        for entry in entries:
+            if hidden:
+                entry["changes"] = {k: v for k, v in entry["changes"].items() if k not in hidden}
+        return entries
 
     # ------------------------------------------------------------------ formulas
     def _context(self, obj: ObjectDef, values: Mapping[str, Any], prior: Mapping[str, Any] | None = None) -> EvalContext:
@@ -286,6 +347,7 @@ class UnitOfWork:
     # ------------------------------------------------------------------ writes
     def create(self, object_name: str, values: Mapping[str, Any]) -> dict[str, Any]:
         runtime = self.service.runtime(object_name)
+        self.access.require(object_name, "create")
         children = self._split_children(runtime, values)
         record = self._write(runtime, None, dict(values), None)
         self._write_children(runtime, record, children)
@@ -299,6 +361,7 @@ class UnitOfWork:
         prior = self._load(runtime, record_id, for_update=True)
         if prior is None:
             raise RecordNotFound(object_name, record_id)
+        self._require_record(runtime, record_id, "edit")
         if version is not None and prior["version"] != version:
             raise self._stale(runtime, record_id, version, prior["version"])
         children = self._split_children(runtime, values)
@@ -317,7 +380,8 @@ class UnitOfWork:
         if events.has("before_validate"):
             events.fire("before_validate", change)
             given = change.values
-        values, problems = runtime.input.load(given)
+        values, problems = runtime.input.load(self._field_security(runtime, given, prior))
+        self._check_read_only(runtime, values, prior, problems)
         for key, items in change.problems.items():
             problems.setdefault(key, []).extend(items)
         record = dict(prior) if prior else {}
@@ -341,8 +405,8 @@ class UnitOfWork:
         if prior is None:
             saved = self._insert(runtime, record)
         else:
-            if not changes:
-                return self._with_read_formulas(runtime, dict(prior))  # nothing changed: no new version
+            if not changes:  # nothing changed: no new version
+                return self._present(runtime, self._with_read_formulas(runtime, dict(prior)))
             saved = self._update_row(runtime, prior, record, changes, expected)
         record_id = saved["id"]
         self._record_history(obj.name, record_id, saved["version"], action, changes)
@@ -351,7 +415,27 @@ class UnitOfWork:
         if events.has("after_save"):
             events.fire("after_save", change)
         self.committed.append(("after_commit", change))
-        return self._with_read_formulas(runtime, saved)
+        return self._present(runtime, self._with_read_formulas(runtime, saved))
+
+    def _field_security(self, runtime: ObjectRuntime, given: dict[str, Any],
+                        prior: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Input with the actor's hidden and read-only fields checked: a hidden field does not
+        exist for them; a read-only one may be sent back unchanged but not changed."""
+        hidden = self.access.hidden(runtime.object.name)
+        if not hidden:
+            return given
+        refused = {key: [Problem(E.UNKNOWN_FIELD, {"name": key})] for key in given if key in hidden}
+        if refused:
+            raise ValidationFailed(runtime.object.name, refused)
+        return given
+
+    def _check_read_only(self, runtime: ObjectRuntime, values: Mapping[str, Any], prior: Mapping[str, Any] | None,
+                         problems: dict[str, list[Problem]]) -> None:
+        """Read-only fields (for this actor) compared as converted values, so a client sending
+        a record back unchanged ("100.00" for 100.00) is not refused."""
+        for key in self.access.read_only(runtime.object.name):
+            if key in values and (prior is None or prior.get(key) != values[key]):
+                problems.setdefault(key, []).append(Problem(E.READ_ONLY))
 
     def _apply_defaults(self, runtime: ObjectRuntime, record: dict[str, Any], given: Mapping[str, Any]) -> None:
         for field in runtime.defaults:
@@ -428,6 +512,10 @@ class UnitOfWork:
             if prior is not None and prior.get(field.name) == target_id:
                 continue  # unchanged: it existed when it was set
             found = self.conn.execute(runtime.lookup_exists[field.name], {"_id": target_id}).first()
+            if found is not None and not self.access.unrestricted:  # only records the actor can see
+                target = self.service.runtime(field.target)
+                if not self.access.allows(field.target, "read") or not self._reaches(target, target_id, "read"):
+                    found = None
             if found is None:
                 problems.setdefault(field.name, []).append(
                     Problem(E.NO_SUCH_RECORD, {"object": field.target, "id": target_id}))
@@ -538,150 +626,25 @@ class UnitOfWork:
             raise BatchFailed(results)
         return results
 
-    # ------------------------------------------------------------------ delete / restore
-    def delete(self, object_name: str, record_id: int, *, version: int | None = None, hard: bool = False) -> None:
-        """Soft-delete (to the recycle bin) unless ``hard``; honours each lookup's on_delete."""
-        runtime = self.service.runtime(object_name)
-        prior = self._load(runtime, record_id, include_deleted=hard, for_update=True)
-        if prior is None:
-            raise RecordNotFound(object_name, record_id)
-        if version is not None and prior["version"] != version:
-            raise self._stale(runtime, record_id, version, prior["version"])
-        self._refuse_restricted(runtime, record_id)
-        change = RecordChange(runtime.object, "delete", record_id, prior, prior, self.actor, work=self, hard=hard)
-        if self.service.events.has("before_delete"):
-            self.service.events.fire("before_delete", change)
-            if change.problems:
-                raise ValidationFailed(object_name, change.problems)
-        if hard:
-            self._update_parent_rollups(runtime, prior, None)
-            self.conn.execute(sa.delete(runtime.table).where(runtime.table.c.id == record_id))
-            self._record_history(object_name, record_id, prior["version"] + 1, "delete", {"_hard": (None, True)})
-        else:
-            self._soft_delete(runtime, prior, self.now)
-        self.committed.append(("after_commit", change))
-
-    def _refuse_restricted(self, runtime: ObjectRuntime, record_id: int) -> None:
-        blockers: dict[str, int] = {}
-        for relation, field in runtime.children:
-            if field.on_delete != "restrict":
-                continue
-            child = self.service.schema.table(relation.object)
-            count = self.conn.execute(sa.select(sa.func.count()).select_from(child).where(
-                (child.c[relation.field] == record_id) & child.c.deleted_at.is_(None))).scalar_one()
-            if count:
-                blockers[relation.name] = count
-        if blockers:
-            raise DeleteRefused(runtime.object.name, record_id, blockers)
-
-    def _soft_delete(self, runtime: ObjectRuntime, prior: dict[str, Any], stamp: dt.datetime) -> None:
-        table = runtime.table
-        self.conn.execute(sa.update(table).where(table.c.id == prior["id"]).values(
-            deleted_at=stamp, deleted_by=self.actor.id, version=table.c.version + 1))
-        self._record_history(runtime.object.name, prior["id"], prior["version"] + 1, "delete", {})
-        for relation, field in runtime.children:
-            child_runtime = self.service.runtime(relation.object)
-            child = child_runtime.table
-            live = (child.c[relation.field] == prior["id"]) & child.c.deleted_at.is_(None)
-            if field.on_delete == "cascade":
-                # children go to the recycle bin with the same stamp, so a restore brings them back
-                for row in self.conn.execute(sa.select(*child_runtime.select_columns).where(live)).mappings():
-                    self._soft_delete(child_runtime, dict(row), stamp)
-            elif field.on_delete == "set_null":
-                for row in self.conn.execute(sa.select(*child_runtime.select_columns).where(live)).mappings():
-                    self.update(relation.object, row["id"], {relation.field: None}, version=None)
-        self._update_parent_rollups(runtime, prior, None)
-
-    def restore(self, object_name: str, record_id: int) -> dict[str, Any]:
-        """Bring a soft-deleted record back, with the children deleted along with it."""
-        runtime = self.service.runtime(object_name)
-        prior = self._load(runtime, record_id, include_deleted=True, for_update=True)
-        if prior is None or prior.get("deleted_at") is None and not self._is_deleted(runtime, record_id):
-            raise RecordNotFound(object_name, record_id)
-        stamp = self.conn.execute(sa.select(runtime.table.c.deleted_at).where(
-            runtime.table.c.id == record_id)).scalar_one()
-        self._restore(runtime, record_id, stamp)
-        return self.get(object_name, record_id)
-
-    def _is_deleted(self, runtime: ObjectRuntime, record_id: int) -> bool:
-        table = runtime.table
-        return self.conn.execute(sa.select(table.c.deleted_at).where(table.c.id == record_id)).scalar() is not None
-
-    def _restore(self, runtime: ObjectRuntime, record_id: int, stamp: dt.datetime) -> None:
-        table = runtime.table
-        self.conn.execute(sa.update(table).where(table.c.id == record_id).values(
-            deleted_at=None, deleted_by=None, version=table.c.version + 1))
-        version = self.conn.execute(sa.select(table.c.version).where(table.c.id == record_id)).scalar_one()
-        self._record_history(runtime.object.name, record_id, version, "restore", {})
-        for relation, field in runtime.children:
-            if field.on_delete != "cascade":
-                continue
-            child_runtime = self.service.runtime(relation.object)
-            child = child_runtime.table
-            ids = self.conn.execute(sa.select(child.c.id).where(
-                (child.c[relation.field] == record_id) & (child.c.deleted_at == stamp))).scalars().all()
-            for child_id in ids:
-                self._restore(child_runtime, child_id, stamp)
-        restored = self._load(runtime, record_id)
-        self._update_parent_rollups(runtime, None, restored)
-
-    # ------------------------------------------------------------------ roll-ups
-    def _update_parent_rollups(self, runtime: ObjectRuntime, before: Mapping[str, Any] | None,
-                               after: Mapping[str, Any] | None) -> None:
-        """Recompute the roll-ups that summarise this record on the parents it points to,
-        before and after the change (a re-parented line updates both quotes)."""
-        touched: dict[str, set[int]] = {}
-        for parent_name, field, link in runtime.parent_rollups:
-            for state in (before, after):
-                parent_id = state.get(link) if state else None
-                if parent_id is not None:
-                    touched.setdefault(parent_name, set()).add(int(parent_id))
-        for parent_name, ids in touched.items():
-            for parent_id in sorted(ids):
-                self._recompute_rollups(parent_name, parent_id)
-
-    def _recompute_rollups(self, parent_name: str, parent_id: int) -> None:
-        parent_runtime = self.service.runtime(parent_name)
-        current = self._load(parent_runtime, parent_id)
-        if current is None:
-            return
-        values: dict[str, Any] = {}
-        for field in parent_runtime.object.fields.values():
-            if field.rollup is None:
-                continue
-            values[field.name] = self._aggregate(field, parent_id)
-        if values:
-            self._write(parent_runtime, current, {}, None, trusted=values)
-
-    def _aggregate(self, field: FieldDef, parent_id: int) -> Any:
-        rollup = field.rollup
-        assert rollup is not None
-        child = self.service.schema.table(rollup.object)
-        where = (child.c[rollup.relationship] == parent_id) & child.c.deleted_at.is_(None)
-        if rollup.filter is not None:
-            query = ObjectQuery(self.service.schema, rollup.object, self._query_params(), self.conn.dialect.name)
-            where &= query.where(rollup.filter)
-            child = query.from_clause  # joins for lookup paths the filter follows
-        column = self.service.schema.table(rollup.object).c[rollup.field] if rollup.field else None
-        if rollup.aggregate == "count":
-            return int(self.conn.execute(sa.select(sa.func.count()).select_from(child).where(where)).scalar() or 0)
-        if rollup.aggregate == "avg":
-            # exact: sum and count, divided in Decimal (SQL averages of scaled integers are floats)
-            total, count = self.conn.execute(
-                sa.select(sa.func.sum(column), sa.func.count(column)).select_from(child).where(where)).one()
-            if not count:
-                return None
-            scale = field.scale if field.scale is not None else 2
-            return (Decimal(total) / count).quantize(Decimal(1).scaleb(-scale))
-        # sum/min/max results carry the column's type, so they arrive as Decimal/date already
-        aggregate = {"sum": sa.func.sum, "min": sa.func.min, "max": sa.func.max}[rollup.aggregate]
-        value = self.conn.execute(sa.select(aggregate(column)).select_from(child).where(where)).scalar()
-        if rollup.aggregate == "sum" and value is None:
-            return Decimal(0) if not isinstance(column.type, sa.BigInteger) else 0
-        return value
-
     def _query_params(self) -> QueryParams:
         return QueryParams(user_id=self.actor.id, today=self.now.date(), now=self.now)
+
+    # ------------------------------------------------------------------ sharing and teams
+    def share(self, object_name: str, record_id: int, **options: Any) -> int:
+        """Share one record with a user (``user_id``) or a role (``role``), ``access`` read/edit."""
+        return sharing.share(self, object_name, record_id, **options)
+
+    def unshare(self, object_name: str, record_id: int, share_id: int) -> None:
+        sharing.unshare(self, object_name, record_id, share_id)
+
+    def set_team_member(self, object_name: str, record_id: int, user_id: int, **options: Any) -> None:
+        sharing.set_team_member(self, object_name, record_id, user_id, **options)
+
+    def remove_team_member(self, object_name: str, record_id: int, user_id: int) -> None:
+        sharing.remove_team_member(self, object_name, record_id, user_id)
+
+    def team(self, object_name: str, record_id: int) -> list[dict[str, Any]]:
+        return sharing.team(self, object_name, record_id)
 
     # ------------------------------------------------------------------ actions
     def run_action(self, object_name: str, record_id: int, name: str, data: Any = None) -> Mapping[str, Any]:
@@ -689,6 +652,10 @@ class UnitOfWork:
         schema (every problem at once), its handler called in this unit of work."""
         self.service.runtime(object_name)
         action = self.service.actions.get(object_name, name)
+        runtime = self.service.runtime(object_name)
+        if self._load(runtime, record_id) is None:
+            raise RecordNotFound(object_name, record_id)
+        self._require_record(runtime, record_id, action.permission)
         data = {} if data is None else data
         problems = action.check_input(data)
         if problems:
@@ -706,100 +673,6 @@ class UnitOfWork:
             owner = self.service.actions.owner(name)
             raise PluginHookError(owner, f"action '{name}'", exc) from exc
         return dict(result or {})
-
-    # ------------------------------------------------------------------ queries
-    def query(self, object_name: str, *, filter: Any = None, sort: Sequence[str] | str = (),
-              fields: Sequence[str] | str | None = None, search: str | None = None, limit: int = 50,
-              cursor: str | None = None, offset: int | None = None, include_deleted: bool = False) -> Page:
-        """A page of records: ``filter`` in the one filter syntax (a dict, or a parsed Filter),
-        ``sort`` with '-' for descending, ``fields`` with lookup paths, text ``search``, keyset
-        ``cursor`` or ``offset``. Raises QueryError naming every bad parameter."""
-        runtime = self.service.runtime(object_name)
-        spec = QuerySpec(object=object_name, filter=self._filter(object_name, filter), sort=sort, fields=fields,
-                         search=search, limit=limit, cursor=cursor, offset=offset, include_deleted=include_deleted)
-        page = run_query(self.conn, self.service.schema, spec, self._query_params())
-        wanted = [name for name in page.skipped if "." not in name and name in runtime.object.fields]
-        if wanted and page.rows:
-            self._fill_read_formulas(runtime, page.rows, wanted)
-        return page
-
-    def count(self, object_name: str, *, filter: Any = None, search: str | None = None,
-              include_deleted: bool = False, cap: int = 10_000) -> Count:
-        """How many records match: exact up to ``cap``, cheap beyond it (see storage.query)."""
-        self.service.runtime(object_name)
-        spec = QuerySpec(object=object_name, filter=self._filter(object_name, filter), search=search,
-                         include_deleted=include_deleted)
-        return count(self.conn, self.service.schema, spec, cap=cap, params=self._query_params())
-
-    def _filter(self, object_name: str, data: Any) -> Filter | None:
-        if data is None or isinstance(data, Condition | Group):
-            return data
-        return checked_filter(RegistryScope.of(self.service.registry, object_name), data)
-
-    def _fill_read_formulas(self, runtime: ObjectRuntime, rows: list[dict[str, Any]], names: list[str]) -> None:
-        """Formulas computed when read, for a page: one query loads the records they read."""
-        ids = [row["id"] for row in rows]
-        table = runtime.table
-        full = {r["id"]: dict(r) for r in self.conn.execute(
-            sa.select(*runtime.select_columns).where(table.c.id.in_(ids))).mappings()}
-        wanted = [runtime.object.fields[name] for name in names]
-        for row in rows:
-            record = full.get(row["id"])
-            if record is None:
-                continue
-            context = self._context(runtime.object, record)
-            for field in wanted:
-                try:
-                    row[field.name] = field.formula(context) if field.formula else None
-                except FormulaError:
-                    row[field.name] = None
-
-    # ------------------------------------------------------------------ master-detail children
-    def _split_children(self, runtime: ObjectRuntime, values: Mapping[str, Any]) -> dict[str, list[Any]]:
-        children: dict[str, list[Any]] = {}
-        for relation, _field in runtime.children:
-            if relation.master_detail and relation.name in values and relation.name not in runtime.object.fields:
-                items = values[relation.name]  # type: ignore[index]
-                if not isinstance(items, list):
-                    raise ValidationFailed(runtime.object.name, {relation.name: [Problem(E.NOT_A_LIST)]})
-                children[relation.name] = items
-        if isinstance(values, dict):
-            for name in children:
-                values.pop(name)  # type: ignore[attr-defined]
-        return children
-
-    def _write_children(self, runtime: ObjectRuntime, record: Mapping[str, Any],
-                        children: Mapping[str, list[Any]]) -> None:
-        """The given child list becomes the record's children: items with an id are updated
-        (at the version they carry), items without are created, missing ones are deleted."""
-        problems: dict[str, list[Problem]] = {}
-        for relation, _field in runtime.children:
-            if relation.name not in children:
-                continue
-            child_runtime = self.service.runtime(relation.object)
-            table = child_runtime.table
-            existing = set(self.conn.execute(sa.select(table.c.id).where(
-                (table.c[relation.field] == record["id"]) & table.c.deleted_at.is_(None))).scalars())
-            kept: set[int] = set()
-            for index, item in enumerate(children[relation.name]):
-                item = dict(item)
-                item[relation.field] = record["id"]
-                item_id = item.pop("id", None)
-                version = item.pop("version", None)
-                try:
-                    if item_id is not None and int(item_id) in existing:
-                        kept.add(int(item_id))
-                        self.update(relation.object, int(item_id), item, version=version)
-                    else:
-                        self.create(relation.object, item)
-                except ValidationFailed as exc:
-                    for name, items in exc.problems.items():
-                        problems.setdefault(f"{relation.name}[{index}].{name}", []).extend(items)
-            for gone in sorted(existing - kept):
-                self.delete(relation.object, gone)
-        if problems:
-            raise ValidationFailed(runtime.object.name, problems)
-
 
 @dataclass
 class RowResult:

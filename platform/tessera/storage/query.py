@@ -63,7 +63,7 @@ Decisions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +98,10 @@ class QuerySpec:
     cursor: str | None = None
     offset: int | None = None
     include_deleted: bool = False
+    #: fields the reader may not see, per object: they act as if they did not exist
+    hidden: Mapping[str, frozenset[str]] | None = None
+    #: an extra SQL condition on the object's table (the reader's record-level access)
+    restriction: Any = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ class QueryPlan:
 def plan_query(schema: StorageSchema, spec: QuerySpec, params: QueryParams | None = None, *,
                dialect: str | None = None) -> QueryPlan:
     """Compile ``spec`` into one SELECT (raises QueryError listing every problem)."""
-    query = ObjectQuery(schema, spec.object, params or QueryParams(), dialect or schema.db.dialect)
+    query = ObjectQuery(schema, spec.object, params or QueryParams(), dialect or schema.db.dialect, spec.hidden)
     names, columns, skipped = _select(query, spec.fields)
     conditions = _conditions(query, spec)
     keys = sort_keys(query, _paths(spec.sort) or DEFAULT_SORT)
@@ -179,7 +183,7 @@ def count(conn: Connection, schema: StorageSchema, spec: QuerySpec, *, cap: int 
     sort and fields are ignored): exact up to ``cap``, see the module notes beyond it."""
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         raise QueryError({"cap": f"expected a whole number of at least 1, got {cap!r}"})
-    query = ObjectQuery(schema, spec.object, params or QueryParams(), conn.dialect.name)
+    query = ObjectQuery(schema, spec.object, params or QueryParams(), conn.dialect.name, spec.hidden)
     conditions = _conditions(query, spec)
     if query.errors:
         raise QueryError(query.errors)
@@ -204,7 +208,8 @@ def _paths(value: Sequence[str] | str | None) -> tuple[str, ...]:
 
 def _select(query: ObjectQuery, fields: Sequence[str] | str | None) -> tuple[list[str], list[Any], list[str]]:
     if fields is None:
-        wanted = ["id", *(f.name for f in query.object.fields.values() if f.name != "id")]
+        hidden = query.scope.hidden.get(query.object.name, frozenset())
+        wanted = ["id", *(f.name for f in query.object.fields.values() if f.name != "id" and f.name not in hidden)]
     else:
         wanted = ["id", *_paths(fields)]
     names: list[str] = []
@@ -231,6 +236,8 @@ def _select(query: ObjectQuery, fields: Sequence[str] | str | None) -> tuple[lis
 
 def _conditions(query: ObjectQuery, spec: QuerySpec) -> list[sa.ColumnElement[bool]]:
     conditions = query.base_conditions(spec.include_deleted)
+    if spec.restriction is not None:
+        conditions.append(spec.restriction)
     if spec.filter is not None:
         conditions.append(query.where(spec.filter))
     if spec.search is not None:

@@ -14,7 +14,7 @@ its message and the caller raises one :class:`QueryError` naming them all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
@@ -65,9 +65,10 @@ def negate(clause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
 class ObjectQuery:
     """One object's table, the lookups joined so far, and the SQL of its filters."""
 
-    def __init__(self, schema: StorageSchema, object_name: str, params: QueryParams, dialect: str) -> None:
+    def __init__(self, schema: StorageSchema, object_name: str, params: QueryParams, dialect: str,
+                 hidden: Mapping[str, frozenset[str]] | None = None) -> None:
         try:
-            self.scope = RegistryScope.of(schema.registry, object_name)
+            self.scope = RegistryScope.of(schema.registry, object_name, hidden)
         except KeyError as exc:
             raise QueryError({"object": str(exc.args[0])}) from None
         self.schema = schema
@@ -285,7 +286,8 @@ class ObjectQuery:
         if not words:
             return None
         names = self.object.search_fields or (self.object.name_field,)
-        columns = [self.table.c[n] for n in names if n in self.table.c]
+        hidden = self.scope.hidden.get(self.object.name, frozenset())
+        columns = [self.table.c[n] for n in names if n in self.table.c and n not in hidden]
         if not columns:
             self.errors["search"] = f"{self.object.name} has no search fields"
             return None

@@ -44,12 +44,14 @@ class StorageSchema:
         self.counters = _counters_table(self.metadata)
         self.deployments = _deployments_table(self.metadata)
         self.retired = _retired_table(self.metadata)
+        self.shares = _shares_table(self.metadata)
+        self.team_members = _team_table(self.metadata)
         tables = {name: self._object_table(obj) for name, obj in registry.objects.items()}
         self.tables: Mapping[str, sa.Table] = MappingProxyType(tables)
 
     @property
     def system_tables(self) -> tuple[sa.Table, ...]:
-        return (self.history, self.counters, self.deployments, self.retired)
+        return (self.history, self.counters, self.deployments, self.retired, self.shares, self.team_members)
 
     def table(self, object_name: str) -> sa.Table:
         return self.tables[object_name]
@@ -137,6 +139,40 @@ def _deployments_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("packages", JSONType, nullable=False),  # [{"name": ..., "version": ...}]
         sa.Column("steps", JSONType, nullable=False),     # the plan that was applied, in words
         sa.Column("snapshot", JSONType, nullable=True),   # what was deployed, to compare the next plan with
+    )
+
+
+def _shares_table(metadata: sa.MetaData) -> sa.Table:
+    """One record shared by hand with a user or a role."""
+    return sa.Table(
+        f"{SYSTEM_PREFIX}shares", metadata,
+        sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True),
+        sa.Column("object", sa.String(63), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("role", sa.String(63), nullable=True),
+        sa.Column("access", sa.String(8), nullable=False),  # read, edit
+        sa.Column("created_by", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Index(f"ix_{SYSTEM_PREFIX}shares_record", "object", "record_id"),
+        sa.Index(f"ix_{SYSTEM_PREFIX}shares_user", "object", "user_id", "record_id"),
+        sa.Index(f"ix_{SYSTEM_PREFIX}shares_role", "object", "role", "record_id"),
+    )
+
+
+def _team_table(metadata: sa.MetaData) -> sa.Table:
+    """The team working a record (an account's or an opportunity's): who, and with what access."""
+    return sa.Table(
+        f"{SYSTEM_PREFIX}team_members", metadata,
+        sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True),
+        sa.Column("object", sa.String(63), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("team_role", sa.String(63), nullable=True),
+        sa.Column("access", sa.String(8), nullable=False),  # read, edit
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Index(f"uq_{SYSTEM_PREFIX}team_members", "object", "record_id", "user_id", unique=True),
+        sa.Index(f"ix_{SYSTEM_PREFIX}team_members_user", "object", "user_id", "record_id"),
     )
 
 

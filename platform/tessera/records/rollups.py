@@ -1,0 +1,78 @@
+"""Roll-ups kept current: recomputed on the parents a child change touches, up the chain.
+
+A mixin of :class:`tessera.records.service.UnitOfWork`; the methods use its state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from tessera.metadata.model import FieldDef
+from tessera.storage.query_filter import ObjectQuery
+
+if TYPE_CHECKING:
+    from .service import ObjectRuntime
+
+
+class Rollups:
+    """Roll-ups kept current: recomputed on the parents a child change touches, up the chain."""
+
+    # ------------------------------------------------------------------ roll-ups
+    def _update_parent_rollups(self, runtime: ObjectRuntime, before: Mapping[str, Any] | None,
+                               after: Mapping[str, Any] | None) -> None:
+        """Recompute the roll-ups that summarise this record on the parents it points to,
+        before and after the change (a re-parented line updates both quotes)."""
+        touched: dict[str, set[int]] = {}
+        for parent_name, field, link in runtime.parent_rollups:
+            for state in (before, after):
+                parent_id = state.get(link) if state else None
+                if parent_id is not None:
+                    touched.setdefault(parent_name, set()).add(int(parent_id))
+        for parent_name, ids in touched.items():
+            for parent_id in sorted(ids):
+                self._recompute_rollups(parent_name, parent_id)
+
+    def _recompute_rollups(self, parent_name: str, parent_id: int) -> None:
+        parent_runtime = self.service.runtime(parent_name)
+        current = self._load(parent_runtime, parent_id)
+        if current is None:
+            return
+        values: dict[str, Any] = {}
+        for field in parent_runtime.object.fields.values():
+            if field.rollup is None:
+                continue
+            values[field.name] = self._aggregate(field, parent_id)
+        if values:
+            with self._as_system():
+                self._write(parent_runtime, current, {}, None, trusted=values)
+
+    def _aggregate(self, field: FieldDef, parent_id: int) -> Any:
+        rollup = field.rollup
+        assert rollup is not None
+        child = self.service.schema.table(rollup.object)
+        where = (child.c[rollup.relationship] == parent_id) & child.c.deleted_at.is_(None)
+        if rollup.filter is not None:
+            query = ObjectQuery(self.service.schema, rollup.object, self._query_params(), self.conn.dialect.name)
+            where &= query.where(rollup.filter)
+            child = query.from_clause  # joins for lookup paths the filter follows
+        column = self.service.schema.table(rollup.object).c[rollup.field] if rollup.field else None
+        if rollup.aggregate == "count":
+            return int(self.conn.execute(sa.select(sa.func.count()).select_from(child).where(where)).scalar() or 0)
+        if rollup.aggregate == "avg":
+            # exact: sum and count, divided in Decimal (SQL averages of scaled integers are floats)
+            total, count = self.conn.execute(
+                sa.select(sa.func.sum(column), sa.func.count(column)).select_from(child).where(where)).one()
+            if not count:
+                return None
+            scale = field.scale if field.scale is not None else 2
+            return (Decimal(total) / count).quantize(Decimal(1).scaleb(-scale))
+        # sum/min/max results carry the column's type, so they arrive as Decimal/date already
+        aggregate = {"sum": sa.func.sum, "min": sa.func.min, "max": sa.func.max}[rollup.aggregate]
+        value = self.conn.execute(sa.select(aggregate(column)).select_from(child).where(where)).scalar()
+        if rollup.aggregate == "sum" and value is None:
+            return Decimal(0) if not isinstance(column.type, sa.BigInteger) else 0
+        return value
