@@ -16,6 +16,7 @@ from .records.service import RecordService
 EXTENSION_KEY = "tessera"
 RECORDS_KEY = "tessera.records"
 PLUGINS_KEY = "tessera.plugins"
+ORGS_KEY = "tessera.orgs"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -35,20 +36,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_settings(test_config))
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+    from .orgs import OrgDirectory
     from .plugins import Plugins
-    from .storage.sync import open_org
+    from .security import web as security_web
+    from .storage.sync import DEFAULT_ORG, open_org
 
     plugins = Plugins.load(app.config.get("PLUGINS"))
     db, registry = open_org(app.config, plugins=plugins)  # the registry that was (or will be) deployed
     app.extensions[EXTENSION_KEY] = registry
     app.extensions[PLUGINS_KEY] = plugins
-    app.extensions[RECORDS_KEY] = RecordService(registry, db, plugins=plugins)
+    orgs = OrgDirectory(app.config, plugins)  # every other org opens on first use
+    app.extensions[ORGS_KEY] = orgs
+    app.extensions[RECORDS_KEY] = orgs.add(DEFAULT_ORG, db, registry).records
     _add_plugin_web(app, plugins)
     i18n.init_app(app)
+    security_web.init_app(app, orgs.store)  # sessions, API tokens, CSRF, login limits, /login
 
     from .web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
+    from .api import bp as api_bp; app.register_blueprint(api_bp)  # noqa: E702 - /api/v1 and /api/docs
     return app
 
 
@@ -76,12 +83,25 @@ def _add_plugin_web(app: Flask, plugins: Any) -> None:
 
 
 def current_registry() -> Registry:
+    """The registry of the signed-in user's org (the default org's when nobody is)."""
     from flask import current_app
 
+    from .security.web import current_actor
+
+    actor = current_actor()
+    if actor is not None:
+        return current_app.extensions[ORGS_KEY].get(actor.org).registry
     return current_app.extensions[EXTENSION_KEY]
 
 
 def current_records() -> RecordService:
+    """The record service of the signed-in user's org, and of no other org (the default
+    org's when nobody is signed in)."""
     from flask import current_app
 
+    from .security.web import current_actor
+
+    actor = current_actor()
+    if actor is not None:
+        return current_app.extensions[ORGS_KEY].for_actor(actor)
     return current_app.extensions[RECORDS_KEY]

@@ -120,7 +120,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 
 @metadata_group.command("schema")
-@click.argument("kind", type=click.Choice(["package", "object", "flow", "report", "dashboard", "app", "common"]))
+@click.argument("kind", type=click.Choice(["package", "object", "flow", "report", "dashboard", "app", "role", "common"]))
 def schema(kind: str) -> None:
     """Print the JSON Schema of a document KIND, for editors (YAML language server, IDEs)."""
     import json
@@ -260,6 +260,9 @@ def plugins_new(name: str, into: Path) -> None:
         _fail(str(exc))
     click.echo(f"created {root}")
     click.echo(f"next: pip install -e {root} && tessera plugins list && pytest {root}")
+
+
+from .security.commands import register as _register_identity; _register_identity(cli)  # users, orgs
 
 
 def main() -> None:

@@ -42,8 +42,9 @@ class Project:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.packages = root / "packages"
-        self.database = root / "instance" / "org.db"  # the folder does not exist yet
-        self.env = {"TESSERA_DATABASE_URL": f"sqlite:///{self.database}",
+        # the folder does not exist yet; the default org's records live in orgs/default.db next to it
+        self.database = root / "instance" / "orgs" / "default.db"
+        self.env = {"TESSERA_DATABASE_URL": f"sqlite:///{root / 'instance' / 'tessera.db'}",
                     "TESSERA_METADATA_PATH": str(self.packages), "TESSERA_PACKAGES": "shop",
                     "TESSERA_OVERLAY_DIR": None}
 

@@ -40,13 +40,13 @@ from .sync_plan import plan_on
 from .sync_steps import Plan, Refusal, Step
 from .types import JSONType
 
-#: the only org until multi-org arrives
+#: the org `tessera metadata deploy`, the demo and the app use unless told otherwise
 DEFAULT_ORG = "default"
 #: the table holding one row per applied deploy (StorageSchema.deployments)
 DEPLOYMENTS_TABLE = "tessera_deployments"
 
 __all__ = ["DEFAULT_ORG", "Plan", "Refusal", "Step", "SyncError", "SyncRefused", "SyncResult", "apply_sync",
-           "database_url", "deploy", "open_org", "plan_sync", "recorded_packages"]
+           "database_url", "deploy", "open_org", "open_org_storage", "org_database", "plan_sync", "recorded_packages"]
 
 
 class SyncError(Exception):
@@ -213,34 +213,97 @@ def recorded_packages(db: Database) -> list[dict[str, str]]:
     return [p for p in (row.packages if row else None) or [] if isinstance(p, dict) and p.get("name")]
 
 
+def org_database(settings: dict[str, Any], org: str, *, engine: sa.Engine | None = None) -> Database:
+    """Where the records of ``org`` live: on PostgreSQL the schema ``org_<org>`` of
+    ``DATABASE_URL``; on SQLite the file ``orgs/<org>.db`` next to the platform database
+    (an in-memory platform database gives in-memory orgs). ``engine`` (PostgreSQL) shares an
+    open engine of that URL instead of opening another. Raises SyncError on a bad URL."""
+    from tessera.security.store import ORG_NAME
+
+    if not isinstance(org, str) or not ORG_NAME.match(org):
+        raise SyncError(f"'{org}' is not an org name (lowercase letters, digits and _, starting with a letter)")
+    url = database_url(settings)
+    try:
+        parsed = sa.engine.make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            path = parsed.database
+            if path and path != ":memory:" and not path.startswith("file:"):
+                folder = Path(path).parent / "orgs"
+                folder.mkdir(parents=True, exist_ok=True)
+                url = parsed.set(database=str(folder / f"{org}.db")).render_as_string(hide_password=False)
+            elif path and path.startswith("file:"):
+                raise SyncError(f"cannot place org databases next to {_safe(url)}: use a plain file path")
+            return Database.connect(url)
+        if engine is not None:
+            return Database(engine, f"org_{org}")
+        return Database.connect(url, schema=f"org_{org}")
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+        raise SyncError(f"cannot use the database URL {_safe(url)}: {exc}") from exc
+
+
 def open_org(settings: dict[str, Any], org: str = DEFAULT_ORG, *,
-             templates: Sequence[str] = (), plugins: Any = None) -> tuple[Database, Registry]:
-    """The org's database and registry. Installed packages: the PACKAGES setting, the packages
-    of the last deployment (so a deployed template stays installed), ``templates``, and the
-    packages enabled plugins ship; field types and formula functions come from the plugins.
+             templates: Sequence[str] = (), plugins: Any = None,
+             engine: sa.Engine | None = None) -> tuple[Database, Registry]:
+    """The org's database and registry. The org must exist in the platform store
+    (``tessera orgs create``); ``default`` is created there the first time it is opened (by
+    ``tessera metadata deploy``, the demo or the app). Installed packages: the PACKAGES setting,
+    the packages of the last deployment (so a deployed template stays installed), ``templates``,
+    and the packages enabled plugins ship; field types and formula functions come from the
+    plugins; the OVERLAY_DIR folder applies to ``default`` only.
     Raises SyncError (unknown org, database unreachable), MetadataError or PluginError."""
+    _check_org(settings, org, engine)
+    return open_org_storage(settings, org, templates=templates, plugins=plugins, engine=engine)
+
+
+def _check_org(settings: dict[str, Any], org: str, engine: sa.Engine | None) -> None:
+    from tessera.security.store import ORG_NAME, PlatformStore, platform_database
+
+    if not isinstance(org, str) or not ORG_NAME.match(org):
+        raise SyncError(f"'{org}' is not an org name (lowercase letters, digits and _, starting with a letter)")
+    url = database_url(settings)
+    try:
+        platform = platform_database(settings, engine=engine)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+        raise SyncError(f"cannot use the database URL {_safe(url)}: {exc}") from exc
+    try:
+        store = PlatformStore(platform)
+        found = store.org(org)
+        if found is None and org == DEFAULT_ORG:
+            store.ensure_org(DEFAULT_ORG, "Default")
+        elif found is None:
+            raise SyncError(f"unknown org '{org}': create it with `tessera orgs create {org}` "
+                            f"(`tessera orgs list` shows the orgs)")
+        elif not found.active:
+            raise SyncError(f"the org '{org}' is deactivated")
+    except sa.exc.SQLAlchemyError as exc:
+        raise SyncError(f"cannot open the database {_safe(url)}: "
+                        f"{_reason(exc) if isinstance(exc, sa.exc.DBAPIError) else exc}") from exc
+    finally:
+        if engine is None:
+            platform.dispose()
+
+
+def open_org_storage(settings: dict[str, Any], org: str, *, templates: Sequence[str] = (), plugins: Any = None,
+                     engine: sa.Engine | None = None) -> tuple[Database, Registry]:
+    """:func:`open_org` without asking the platform store whether the org exists (for
+    ``tessera orgs create``, which builds the registry before it adds the org)."""
     from tessera.config import metadata_paths, split_list
     from tessera.metadata.packages import package_name
     from tessera.metadata.registry import build_org_registry, default_search_paths
     from tessera.plugins import Plugins
 
     plugins = plugins if plugins is not None else Plugins.load(settings.get("PLUGINS"))
-
-    if org != DEFAULT_ORG:
-        raise SyncError(f"unknown org '{org}': only '{DEFAULT_ORG}' exists until multi-org arrives")
+    db = org_database(settings, org, engine=engine)
     url = database_url(settings)
-    try:
-        db = Database.connect(url, schema=f"org_{org}")
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
-        raise SyncError(f"cannot use the database URL {_safe(url)}: {exc}") from exc
     try:
         db.ensure_schema()
         recorded = recorded_packages(db)
     except sa.exc.SQLAlchemyError as exc:
-        db.dispose()
+        if engine is None:
+            db.dispose()
         raise SyncError(f"cannot open the database {_safe(url)}: "
                         f"{_reason(exc) if isinstance(exc, sa.exc.DBAPIError) else exc}") from exc
-    overlay = Path(settings["OVERLAY_DIR"]) if settings.get("OVERLAY_DIR") else None
+    overlay = Path(settings["OVERLAY_DIR"]) if settings.get("OVERLAY_DIR") and org == DEFAULT_ORG else None
     overlay_name = _overlay_name(overlay) if overlay else None
     shipped = [name for root in plugins.metadata_packages if (name := package_name(root))]
     names = [*split_list(settings.get("PACKAGES") or ""), *shipped,
@@ -252,7 +315,8 @@ def open_org(settings: dict[str, Any], org: str = DEFAULT_ORG, *,
                                       overlay=overlay, field_types=plugins.field_types,
                                       functions=plugins.functions)
     except MetadataError as exc:
-        db.dispose()
+        if engine is None:
+            db.dispose()
         owners = sorted({o for p in exc.problems if (o := plugins.owner_of(p.location.file))})
         if owners:  # say which plugin ships the broken metadata, then where and what
             from tessera.plugins import PluginError
@@ -262,7 +326,8 @@ def open_org(settings: dict[str, Any], org: str = DEFAULT_ORG, *,
                               f"ship{'' if len(owners) > 1 else 's'} invalid metadata:\n{listing}") from exc
         raise
     except BaseException:
-        db.dispose()
+        if engine is None:
+            db.dispose()
         raise
     return db, registry
 
