@@ -55,7 +55,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
-    from .api import bp as api_bp; app.register_blueprint(api_bp)  # noqa: E702 - /api/v1 and /api/docs
     return app
 
 
