@@ -107,3 +107,16 @@ def test_start_page_counts_records_once_deployed(app, client):
     fields, records = re.search(r"<code>account</code></td><td>(\d+)</td><td>(\d+)</td>", page).groups()
     assert records == "1"
     assert int(fields) == len([f for f in service.registry.object("account").fields.values() if not f.system])
+
+
+def test_a_signed_in_users_language_picks_the_page_language(tmp_path):
+    from tessera.app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "PASSWORD_PROFILE": "CHEAPEST",
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"})
+    user = app.extensions["tessera.platform"].create_user("default", "li", None, "admin", locale="zh-CN")
+    token, _info = app.extensions["tessera.platform"].create_token(user, "test")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    assert '<html lang="zh-CN">' in client.get("/", headers=headers).get_data(as_text=True)
+    assert '<html lang="en">' in client.get("/?lang=en", headers=headers).get_data(as_text=True)

@@ -20,10 +20,17 @@ TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
 
 def select_locale() -> str:
-    """Babel's locale for this request: ?lang=, then the browser's preference, then English."""
+    """Babel's locale for this request: ?lang=, then the signed-in user's language, then the
+    browser's preference, then English."""
     languages = current_app.config["LANGUAGES"]
     asked = request.args.get("lang")
-    chosen = asked if asked in languages else request.accept_languages.best_match(languages)
+    chosen = asked if asked in languages else None
+    if chosen is None:
+        from tessera.security.web import current_actor
+
+        actor = current_actor()
+        chosen = actor.locale if actor is not None and actor.locale in languages else None
+    chosen = chosen or request.accept_languages.best_match(languages)
     return (chosen or languages[0]).replace("-", "_")
 
 

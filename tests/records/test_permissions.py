@@ -202,3 +202,9 @@ def test_lookups_may_only_point_at_records_the_actor_can_see(service):
         service.create("opportunity", {"name": "Deal", "account": hidden_from_b["id"]}, actor=REP_B)
     assert raised.value.messages() == {"account": [f"There is no account with id {hidden_from_b['id']}."]}
     assert service.create("opportunity", {"name": "Deal", "account": hidden_from_b["id"]}, actor=REP_A)["id"]
+
+
+def test_an_actor_of_another_org_is_refused_outright(service):
+    stranger = Actor(id=REP_A.id, name="ann", role="admin", org="other")
+    with pytest.raises(PermissionDenied):
+        service.query("account", actor=stranger)

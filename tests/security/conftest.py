@@ -86,7 +86,7 @@ def secure_app(tmp_path, shop):
                       "PACKAGES": "shop", "METADATA_PATH": str(shop.parent), "PLUGINS": "", "OVERLAY_DIR": ""})
     store = app.extensions["tessera.platform"]
     store.create_user("default", "alice", PASSWORD, "sales_rep", name="Alice Wang", email="alice@example.com",
-                      locale="zh-CN", time_zone="Asia/Shanghai")
+                      locale="en", time_zone="Asia/Shanghai")
     return app
 
 

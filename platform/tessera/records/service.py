@@ -180,7 +180,12 @@ class RecordService:
 
     @contextmanager
     def unit_of_work(self, actor: Actor = SYSTEM) -> Iterator[UnitOfWork]:
-        """One transaction: everything inside commits together or not at all."""
+        """One transaction: everything inside commits together or not at all. An actor of
+        another org is refused outright: no record of this org is theirs to reach."""
+        if not actor.is_system and actor.org != self.org:
+            from tessera.security.permissions import PermissionDenied
+
+            raise PermissionDenied(f"{self.org} org", "use", actor)
         with self.db.begin() as conn:
             work = UnitOfWork(self, conn, actor)
             yield work
