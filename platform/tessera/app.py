@@ -52,9 +52,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security_web.init_app(app, orgs.store)  # sessions, API tokens, CSRF, login limits, /login
 
+    from .api import bp as api_bp
     from .web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)  # /api/v1 and /api/docs
     return app
 
 
