@@ -115,13 +115,10 @@ def test_every_problem_kind_is_documented():
 
 
 # Values beyond what the database holds are refused in code the API does not own; each of these
-# is a 500 today. Strict xfails: the day the record service or the query compiler refuses them,
-# the test turns red so the mark is removed.
+# was a 500 once.
 BEYOND = 2**70
 
 
-@pytest.mark.xfail(strict=True, reason="records/inputs.py: _Integer and _RecordId have no 64-bit bound (OverflowError "
-                                       "at insert / lookup check); _Decimal.quantize raises InvalidOperation for 1e400")
 @pytest.mark.parametrize("values", [{"employees": BEYOND}, {"parent": BEYOND}, {"annual_revenue": "1e400"}],
                          ids=["integer", "lookup", "decimal"])
 def test_a_value_beyond_the_column_is_a_422_not_a_500(api, tag, values):
@@ -129,8 +126,6 @@ def test_a_value_beyond_the_column_is_a_422_not_a_500(api, tag, values):
     assert response.status_code == 422, response.get_json()
 
 
-@pytest.mark.xfail(strict=True, reason="metadata/filters.py: ID values have no 64-bit bound; storage/query_filter.py: "
-                                       "the day after 9999-12-31 overflows (OverflowError)")
 @pytest.mark.parametrize("query", [f"parent={BEYOND}", "created_at__gte=9999-12-31"], ids=["id", "last-day"])
 def test_a_filter_value_beyond_the_column_is_a_400_not_a_500(api, query):
     assert api.get(f"/api/v1/account?{query}").status_code == 400

@@ -53,6 +53,8 @@ OPERATORS: Mapping[str, frozenset[FormulaType] | None] = {
     "includes": frozenset({FormulaType.LIST}),
     "excludes": frozenset({FormulaType.LIST}),
 }
+#: record ids are 64-bit
+MAX_ID = 2**63 - 1
 _RELATIVE_DATE = re.compile(r"^\$today(?:([+-])(\d{1,5}))?$")
 
 
@@ -176,7 +178,8 @@ def _check_scalar(value: Any, ftype: FormulaType, options: frozenset[str] | None
     if ftype is FormulaType.BOOLEAN:
         return None if isinstance(value, bool) else f"expected true or false, got '{value}'"
     if ftype is FormulaType.ID:
-        return None if isinstance(value, int) and not isinstance(value, bool) else f"expected a record id or $me, got '{value}'"
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+        return None if ok else f"expected a record id or $me, got {_describe(value)}"
     if ftype in (FormulaType.DATE, FormulaType.DATETIME):
         if isinstance(value, str):
             try:
@@ -409,7 +412,7 @@ def _scalar(text: str, ftype: FormulaType) -> Any:
             raise ValueError(f"expected a number, got '{text}'")
         return number
     if ftype is FormulaType.ID:
-        if _WHOLE.match(text.strip()):
+        if _WHOLE.match(text.strip()) and 0 < int(text) <= MAX_ID:
             return int(text)
         raise ValueError(f"expected a record id (a whole number) or $me, got '{text}'")
     if ftype is FormulaType.BOOLEAN:

@@ -25,6 +25,7 @@ from .errors import Problem
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _PHONE = re.compile(r"^\+?[0-9 ()\-.]{3,40}$")
+_INT64_MAX = 2**63 - 1
 
 #: fields callers may set besides the object's own writable fields
 WRITABLE_SYSTEM_FIELDS = ("owner_id",)
@@ -69,6 +70,8 @@ class _Integer(fields.Field):
         if not number.is_finite() or number != number.to_integral_value():
             raise _fail(E.NOT_A_WHOLE_NUMBER)
         _check_range(number, self.low, self.high)
+        if abs(number) > _INT64_MAX:  # the column is 64-bit
+            raise _fail(E.ABOVE_MAX, max=_INT64_MAX) if number > 0 else _fail(E.BELOW_MIN, min=-_INT64_MAX)
         return int(number)
 
 
@@ -91,8 +94,10 @@ class _Decimal(fields.Field):
             raise _fail(E.NOT_A_NUMBER) from None
         if not number.is_finite():
             raise _fail(E.NOT_A_NUMBER)
-        number = number.quantize(self.quantum, rounding=ROUND_HALF_UP)  # documented: rounds to scale
         digits = self.precision - self.scale
+        if number.adjusted() >= digits:  # checked before rounding: 1e400 cannot be quantized
+            raise _fail(E.TOO_MANY_DIGITS, digits=digits)
+        number = number.quantize(self.quantum, rounding=ROUND_HALF_UP)  # documented: rounds to scale
         if abs(number) >= Decimal(10) ** digits:
             raise _fail(E.TOO_MANY_DIGITS, digits=digits)
         _check_range(number, self.low, self.high)
@@ -191,7 +196,7 @@ class _RecordId(fields.Field):
             number = int(str(value).strip()) if not isinstance(value, int) else value
         except ValueError:
             raise _fail(E.NOT_A_RECORD_ID, object=self.target) from None
-        if number <= 0:
+        if number <= 0 or number > _INT64_MAX:
             raise _fail(E.NOT_A_RECORD_ID, object=self.target)
         return number
 

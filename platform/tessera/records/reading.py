@@ -63,6 +63,8 @@ class Reading:
         table = runtime.table
         full = {r["id"]: dict(r) for r in self.conn.execute(
             sa.select(*runtime.select_columns).where(table.c.id.in_(ids))).mappings()}
+        from .service import _to_field  # the service imports this module
+
         wanted = [runtime.object.fields[name] for name in names]
         for row in rows:
             record = full.get(row["id"])
@@ -71,6 +73,6 @@ class Reading:
             context = self._context(runtime.object, record)
             for field in wanted:
                 try:
-                    row[field.name] = field.formula(context) if field.formula else None
+                    row[field.name] = _to_field(field, field.formula(context)) if field.formula else None
                 except FormulaError:
                     row[field.name] = None

@@ -303,7 +303,7 @@ class UnitOfWork(Reading, Deletion, Rollups, Children):
     def _with_read_formulas(self, runtime: ObjectRuntime, row: dict[str, Any]) -> dict[str, Any]:
         for field in runtime.read_formulas:
             try:
-                row[field.name] = field.formula(self._context(runtime.object, row)) if field.formula else None
+                row[field.name] = _to_field(field, field.formula(self._context(runtime.object, row))) if field.formula else None
             except FormulaError:
                 row[field.name] = None  # a formula that cannot be computed reads as blank
         return row

@@ -136,6 +136,9 @@ class ObjectQuery:
             except LookupError as exc:
                 raise ValueError(str(exc.args[0])) from None
             return self._compile(_Target(column, field, field_kind(field)), condition.op, condition.value)
+        except OverflowError:  # e.g. the day after 9999-12-31
+            self.errors[key] = f"{condition.value!s} is beyond the dates this field can hold"
+            return sa.false()
         except ValueError as exc:
             self.errors[key] = str(exc)
             return sa.false()
