@@ -265,6 +265,26 @@ def plugins_new(name: str, into: Path) -> None:
 from .security.commands import register as _register_identity; _register_identity(cli)  # users, orgs
 
 
+@cli.group("demo", cls=click.Group)
+def demo_group() -> None:
+    """Demo data for trying Tessera out."""
+
+
+@demo_group.command("load")
+@click.option("--org", default="default", show_default=True, help="The org to load the demo into.")
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="Multiply the volumes (1: ~1,000 leads, 200 opportunities; 10 for benchmarks).")
+@click.option("--seed", type=int, default=42, show_default=True, help="The same seed gives the same data.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The date the demo is current on (default: today in China).")
+@click.option("--reset", is_flag=True, help="Empty the org first: deletes every record, not only the demo's.")
+def demo_load(org: str, scale: float, seed: int, today: Any, reset: bool) -> None:
+    """Load a believable L2C company through the record service (deploys the schema if needed)."""
+    from .demo.command import load
+
+    sys.exit(load(org=org, scale=scale, seed=seed, today=today.date() if today else None, reset=reset))
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:
