@@ -327,3 +327,22 @@ def test_a_bad_query_names_every_problem(service):
         service.query("account", filter={"regoin": "East", "credit_limit__gte": "lots"})
     assert "did you mean 'region'" in str(raised.value)
     assert "credit_limit" in str(raised.value)
+
+
+def test_a_failed_all_or_none_batch_saves_nothing_even_when_the_caller_carries_on(service):
+    from tessera.records.service import BatchFailed
+
+    with service.unit_of_work(ALICE) as work:
+        with pytest.raises(BatchFailed):
+            work.create_many("account", [{"name": "Kept?"}, {"credit_limit": -1}])
+        work.create("account", {"name": "After"})
+    assert [r["name"] for r in service.query("account", actor=ALICE).rows] == ["After"]
+
+
+def test_lookups_read_in_a_unit_of_work_see_its_own_writes(service):
+    acme = account(service, region="East")
+    with service.unit_of_work(ALICE) as work:
+        contact = work.create("contact", {"name": "Li", "phone": "123456", "account": acme["id"]})
+        assert work.get("contact", contact["id"])["account_region"] == "East"
+        work.update("account", acme["id"], {"region": "West"}, version=acme["version"])
+        assert work.get("contact", contact["id"])["account_region"] == "West"

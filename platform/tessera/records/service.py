@@ -414,6 +414,7 @@ class UnitOfWork(Reading, Deletion, Rollups, Children):
                 return self._present(runtime, self._with_read_formulas(runtime, dict(prior)))
             saved = self._update_row(runtime, prior, record, changes, expected)
         record_id = saved["id"]
+        self._related.clear()  # records read through lookups may have just changed
         self._record_history(obj.name, record_id, saved["version"], action, changes)
         self._update_parent_rollups(runtime, prior, saved)
         change.record_id, change.values, change.changes = record_id, saved, changes
@@ -618,6 +619,8 @@ class UnitOfWork(Reading, Deletion, Rollups, Children):
     def _batch(self, rows: Sequence[Mapping[str, Any]], all_or_none: bool,
                write: Callable[[Mapping[str, Any]], dict[str, Any]]) -> list[RowResult]:
         results: list[RowResult] = []
+        started = len(self.committed)
+        whole = self.conn.begin_nested()  # all-or-none: the good rows go too when one fails
         for index, row in enumerate(rows):
             queued = len(self.committed)
             try:
@@ -628,7 +631,11 @@ class UnitOfWork(Reading, Deletion, Rollups, Children):
                 self._related.clear()
                 results.append(RowResult(index, None, exc))
         if all_or_none and any(r.error for r in results):
+            whole.rollback()
+            del self.committed[started:]
+            self._related.clear()
             raise BatchFailed(results)
+        whole.commit()
         return results
 
     def _query_params(self) -> QueryParams:
