@@ -23,10 +23,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## make run: install, check the metadata, bring the database up to date, serve http://127.0.0.1:$(PORT)
+## make run: install, check the metadata, bring the database up to date, load the demo company
+## (once), print the demo login, serve http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/tessera metadata validate
 	$(BIN)/tessera metadata deploy
+	PORT=$(PORT) $(BIN)/tessera demo load
 	PORT=$(PORT) $(BIN)/tessera serve --port $(PORT)
 
 ## make test: install the dev extras and run the whole suite

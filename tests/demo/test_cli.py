@@ -43,8 +43,20 @@ def test_demo_load_deploys_loads_and_prints_counts_time_and_the_demo_users(env):
     assert result.exit_code == 0, result.output
     assert "Loaded the demo company into org 'default'" in result.output
     assert "  lead " in result.output and "  payment_allocation " in result.output
-    assert " 6  zhang.wei " in result.output and "Actor ids" in result.output
+    assert " 6  zhang.wei " in result.output
+    assert "Created 15 demo users in org 'default'." in result.output
+    assert "user admin, password tessera-demo" in result.output
     assert lead_count(env) == 20
+    from tessera.security.store import PlatformStore
+
+    settings = load_settings({k.removeprefix("TESSERA_"): v for k, v in env.items() if v})
+    store = PlatformStore.from_settings(settings)
+    try:
+        admin = store.authenticate("default", "admin", "tessera-demo")
+        assert admin is not None and admin.id == 1 and admin.role == "admin"
+        assert store.user("default", "zhang.wei").id == 6
+    finally:
+        store.db.dispose()
 
 
 def test_a_second_demo_load_says_the_demo_is_there_and_changes_nothing(env):
