@@ -53,26 +53,46 @@ class Rollups:
     def _aggregate(self, field: FieldDef, parent_id: int) -> Any:
         rollup = field.rollup
         assert rollup is not None
-        child = self.service.schema.table(rollup.object)
-        where = (child.c[rollup.relationship] == parent_id) & child.c.deleted_at.is_(None)
-        if rollup.filter is not None:
-            query = ObjectQuery(self.service.schema, rollup.object, self._query_params(), self.conn.dialect.name)
-            where &= query.where(rollup.filter)
-            child = query.from_clause  # joins for lookup paths the filter follows
-        column = self.service.schema.table(rollup.object).c[rollup.field] if rollup.field else None
+        statement = self._aggregate_statement(field)
         if rollup.aggregate == "count":
-            return int(self.conn.execute(sa.select(sa.func.count()).select_from(child).where(where)).scalar() or 0)
+            return int(self.conn.execute(statement, {"_parent": parent_id}).scalar() or 0)
         if rollup.aggregate == "avg":
             # exact: sum and count, divided in Decimal (SQL averages of scaled integers are floats)
-            total, count = self.conn.execute(
-                sa.select(sa.func.sum(column), sa.func.count(column)).select_from(child).where(where)).one()
+            total, count = self.conn.execute(statement, {"_parent": parent_id}).one()
             if not count:
                 return None
             scale = field.scale if field.scale is not None else 2
             return (Decimal(total) / count).quantize(Decimal(1).scaleb(-scale))
         # sum/min/max results carry the column's type, so they arrive as Decimal/date already
-        aggregate = {"sum": sa.func.sum, "min": sa.func.min, "max": sa.func.max}[rollup.aggregate]
-        value = self.conn.execute(sa.select(aggregate(column)).select_from(child).where(where)).scalar()
+        value = self.conn.execute(statement, {"_parent": parent_id}).scalar()
+        column = self.service.schema.table(rollup.object).c[rollup.field]
         if rollup.aggregate == "sum" and value is None:
             return Decimal(0) if not isinstance(column.type, sa.BigInteger) else 0
         return value
+
+    def _aggregate_statement(self, field: FieldDef) -> Any:
+        """The roll-up's SELECT, built once per field and run with the parent id bound (roll-up
+        filters cannot use $today/$now/$me, so nothing in it changes between calls)."""
+        cache = self.service.__dict__.setdefault("_rollup_statements", {})
+        statement = cache.get(id(field))
+        if statement is not None:
+            return statement
+        rollup = field.rollup
+        assert rollup is not None
+        table = self.service.schema.table(rollup.object)
+        source: Any = table
+        where = (table.c[rollup.relationship] == sa.bindparam("_parent")) & table.c.deleted_at.is_(None)
+        if rollup.filter is not None:
+            query = ObjectQuery(self.service.schema, rollup.object, self._query_params(), self.conn.dialect.name)
+            where &= query.where(rollup.filter)
+            source = query.from_clause  # joins for lookup paths the filter follows
+        column = table.c[rollup.field] if rollup.field else None
+        if rollup.aggregate == "count":
+            columns = [sa.func.count()]
+        elif rollup.aggregate == "avg":
+            columns = [sa.func.sum(column), sa.func.count(column)]
+        else:
+            columns = [{"sum": sa.func.sum, "min": sa.func.min, "max": sa.func.max}[rollup.aggregate](column)]
+        statement = sa.select(*columns).select_from(source).where(where)
+        cache[id(field)] = statement
+        return statement
