@@ -15,6 +15,8 @@ from tessera.metadata.filters import Condition, Filter, Group, checked_filter
 from tessera.metadata.scope import RegistryScope
 from tessera.storage.query import Count, Page, QuerySpec, count, run_query
 
+from .checks import _to_field
+
 if TYPE_CHECKING:
     from .service import ObjectRuntime
 
@@ -63,8 +65,6 @@ class Reading:
         table = runtime.table
         full = {r["id"]: dict(r) for r in self.conn.execute(
             sa.select(*runtime.select_columns).where(table.c.id.in_(ids))).mappings()}
-        from .service import _to_field  # the service imports this module
-
         wanted = [runtime.object.fields[name] for name in names]
         for row in rows:
             record = full.get(row["id"])
