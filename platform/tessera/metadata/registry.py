@@ -16,7 +16,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from tessera.expressions import FormulaError, FormulaType, FunctionRegistry, compile_expression, default_functions
+from tessera.expressions import (
+    FormulaError,
+    FormulaType,
+    FunctionRegistry,
+    compile_expression,
+    default_functions,
+)
 from tessera.fieldtypes import FieldTypeRegistry, default_field_types
 from tessera.paths import bundled_path
 
@@ -25,7 +31,6 @@ from .errors import MetadataError, Problems
 from .filters import parse_filter, walk
 from .merge import MergedDocument, Merger
 from .model import DocumentDef, Label, ObjectDef, PackageInfo, RoleDef
-from .roles import compile_roles
 from .packages import (
     Catalog,
     PackageSource,
@@ -35,6 +40,7 @@ from .packages import (
     order_packages,
     read_package,
 )
+from .roles import compile_roles
 from .schema import SchemaSet, suggest
 from .scope import RegistryScope
 
