@@ -93,10 +93,15 @@ def postgres_available() -> str | None:
 @pytest.fixture(params=DATABASE_KINDS)
 def database(request, tmp_path):
     """An empty org database: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+    yield from open_test_database(request, tmp_path)
+
+
+def open_test_database(request, folder):
+    """The body of every database fixture (per test, or per module in tests/demo)."""
     from tessera.storage.database import Database
 
     if request.param == "sqlite":
-        db = Database.connect(f"sqlite:///{tmp_path / 'org.db'}")
+        db = Database.connect(f"sqlite:///{folder / 'org.db'}")
         yield db
         db.dispose()
         return
