@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tessera.records.errors import StaleRecord
 from tessera.records.service import Actor
 
@@ -62,3 +64,25 @@ def test_parallel_inserts_get_distinct_auto_numbers(service):
     results = run_together(WRITERS, lambda i: service.create("quote", {"account": acme["id"]}))
     numbers = sorted(r["number"] for r in results)
     assert numbers == [f"Q-2026-{n:04d}" for n in range(1, WRITERS + 1)], results
+
+
+def test_readers_neither_wait_for_nor_see_a_write_not_yet_committed(service):
+    record = service.create("account", {"name": "Acme", "region": "East"})
+    with service.unit_of_work() as writer, ThreadPoolExecutor(max_workers=1) as reader:
+        writer.update("account", record["id"], {"region": "West"}, version=None)
+        # on SQLite the writer holds the write lock here: a reader asking for it would wait
+        seen = reader.submit(service.get, "account", record["id"]).result(timeout=10)
+        page = reader.submit(service.query, "account", filter={"region": "East"}).result(timeout=10)
+    assert seen["region"] == "East"
+    assert [row["id"] for row in page.rows] == [record["id"]]
+    assert service.get("account", record["id"])["region"] == "West"
+
+
+def test_a_read_only_unit_of_work_refuses_to_write(service):
+    record = service.create("account", {"name": "Acme"})
+    with service.unit_of_work(read_only=True) as work:
+        with pytest.raises(RuntimeError, match="read_only"):
+            work.create("account", {"name": "Globex"})
+        with pytest.raises(RuntimeError, match="read_only"):
+            work.delete("account", record["id"])
+    assert service.count("account").value == 1

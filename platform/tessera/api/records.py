@@ -63,7 +63,7 @@ def list_records(object_name: str) -> Any:
     if errors:
         raise bad_parameters(errors, who.locale)
     search = (request.args.get("q") or "").strip() or None
-    with who.service.unit_of_work(who.actor) as work:
+    with who.service.unit_of_work(who.actor, read_only=True) as work:
         page = work.query(obj.name, filter=filter_, sort=names("sort"), fields=names("fields") or None,
                           search=search, limit=limit, cursor=request.args.get("cursor") or None, offset=offset)
         count = None
@@ -86,7 +86,7 @@ def get_record(object_name: str, record_id: int) -> Any:
     relations = expansions(who, obj, errors)
     if errors:
         raise bad_parameters(errors, who.locale)
-    with who.service.unit_of_work(who.actor) as work:
+    with who.service.unit_of_work(who.actor, read_only=True) as work:
         record = work.get(obj.name, record_id)
         attach_children(work, relations, [record])
     return json_response(record, headers={"ETag": etag(record["version"])})
@@ -96,7 +96,7 @@ def record_history(object_name: str, record_id: int) -> Any:
     who = caller()
     obj = who.object(object_name)
     refuse_unknown_parameters((), who.locale)
-    with who.service.unit_of_work(who.actor) as work:
+    with who.service.unit_of_work(who.actor, read_only=True) as work:
         entries = work.history(obj.name, record_id)
     return json_response({"data": [
         {"version": e["version"], "action": e["action"], "actor": e["actor"], "at": e["at"], "changes": e["changes"]}

@@ -23,6 +23,7 @@ class Deletion:
     # ------------------------------------------------------------------ delete / restore
     def delete(self, object_name: str, record_id: int, *, version: int | None = None, hard: bool = False) -> None:
         """Soft-delete (to the recycle bin) unless ``hard``; honours each lookup's on_delete."""
+        self._require_writable()
         runtime = self.service.runtime(object_name)
         prior = self._load(runtime, record_id, include_deleted=hard, for_update=True)
         if prior is None:
@@ -78,6 +79,7 @@ class Deletion:
 
     def restore(self, object_name: str, record_id: int) -> dict[str, Any]:
         """Bring a soft-deleted record back, with the children deleted along with it."""
+        self._require_writable()
         runtime = self.service.runtime(object_name)
         prior = self._load(runtime, record_id, include_deleted=True, for_update=True)
         if prior is None or prior.get("deleted_at") is None and not self._is_deleted(runtime, record_id):

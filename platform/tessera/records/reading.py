@@ -60,19 +60,25 @@ class Reading:
                                                self.access.hidden_by_object or None), data)
 
     def _fill_read_formulas(self, runtime: ObjectRuntime, rows: list[dict[str, Any]], names: list[str]) -> None:
-        """Formulas computed when read, for a page: one query loads the records they read."""
-        ids = [row["id"] for row in rows]
-        table = runtime.table
-        full = {r["id"]: dict(r) for r in self.conn.execute(
-            sa.select(*runtime.select_columns).where(table.c.id.in_(ids))).mappings()}
+        """Formulas computed when read, for a page. Their inputs usually came with the page (a
+        page of every field holds them all); otherwise one query loads the missing columns."""
         wanted = [runtime.object.fields[name] for name in names]
+        inputs = {path[0] for field in wanted if field.formula for path in field.formula.references}
+        missing = sorted(name for name in inputs - rows[0].keys() if name in runtime.table.c)
+        extra: dict[Any, Any] = {}
+        if missing:
+            table = runtime.table
+            extra = {r["id"]: r for r in self.conn.execute(
+                sa.select(table.c.id, *(table.c[name] for name in missing))
+                .where(table.c.id.in_([row["id"] for row in rows]))).mappings()}
         for row in rows:
-            record = full.get(row["id"])
-            if record is None:
-                continue
+            record = {**row, **extra.get(row["id"], {})} if missing else row
             context = self._context(runtime.object, record)
             for field in wanted:
                 try:
-                    row[field.name] = _to_field(field, field.formula(context)) if field.formula else None
+                    value = _to_field(field, field.formula(context)) if field.formula else None
                 except FormulaError:
-                    row[field.name] = None
+                    value = None  # a formula that cannot be computed reads as blank
+                row[field.name] = value
+                if record is not row:
+                    record[field.name] = value

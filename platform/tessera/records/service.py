@@ -179,15 +179,16 @@ class RecordService:
         return runtime
 
     @contextmanager
-    def unit_of_work(self, actor: Actor = SYSTEM) -> Iterator[UnitOfWork]:
+    def unit_of_work(self, actor: Actor = SYSTEM, *, read_only: bool = False) -> Iterator[UnitOfWork]:
         """One transaction: everything inside commits together or not at all. An actor of
-        another org is refused outright: no record of this org is theirs to reach."""
+        another org is refused outright: no record of this org is theirs to reach.
+        ``read_only`` work takes no write lock (SQLite) and refuses to write."""
         if not actor.is_system and actor.org != self.org:
             from tessera.security.permissions import PermissionDenied
 
             raise PermissionDenied(f"{self.org} org", "use", actor)
-        with self.db.begin() as conn:
-            work = UnitOfWork(self, conn, actor)
+        with (self.db.read() if read_only else self.db.begin()) as conn:
+            work = UnitOfWork(self, conn, actor, read_only=read_only)
             yield work
         for event, change in work.committed:
             self.events.fire(event, change)
@@ -198,7 +199,7 @@ class RecordService:
             return work.create(object_name, values)
 
     def get(self, object_name: str, record_id: int, *, actor: Actor = SYSTEM) -> dict[str, Any]:
-        with self.unit_of_work(actor) as work:
+        with self.unit_of_work(actor, read_only=True) as work:
             return work.get(object_name, record_id)
 
     def update(self, object_name: str, record_id: int, values: Mapping[str, Any], *, version: int | None,
@@ -216,25 +217,26 @@ class RecordService:
             return work.restore(object_name, record_id)
 
     def history(self, object_name: str, record_id: int, *, actor: Actor = SYSTEM) -> list[dict[str, Any]]:
-        with self.unit_of_work(actor) as work:
+        with self.unit_of_work(actor, read_only=True) as work:
             return work.history(object_name, record_id)
 
     def query(self, object_name: str, *, actor: Actor = SYSTEM, **options: Any) -> Page:
-        with self.unit_of_work(actor) as work:
+        with self.unit_of_work(actor, read_only=True) as work:
             return work.query(object_name, **options)
 
     def count(self, object_name: str, *, actor: Actor = SYSTEM, **options: Any) -> Count:
-        with self.unit_of_work(actor) as work:
+        with self.unit_of_work(actor, read_only=True) as work:
             return work.count(object_name, **options)
 
 
 class UnitOfWork(Checks, Reading, Deletion, Rollups, Children):
     """Record operations inside one transaction, acting as one user."""
 
-    def __init__(self, service: RecordService, conn: Connection, actor: Actor) -> None:
+    def __init__(self, service: RecordService, conn: Connection, actor: Actor, *, read_only: bool = False) -> None:
         self.service = service
         self.conn = conn
         self.actor = actor
+        self.read_only = read_only
         self.now = service.clock()
         self.committed: list[tuple[str, RecordChange]] = []
         self._related: dict[tuple[str, int], dict[str, Any] | None] = {}
@@ -251,6 +253,10 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children):
         return self._present(runtime, self._with_read_formulas(runtime, row))
 
     # ------------------------------------------------------------------ access
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise RuntimeError("this unit of work was opened read_only=True: it cannot write")
+
     @contextmanager
     def _as_system(self) -> Iterator[None]:
         """The engine's own follow-up writes (roll-ups, cascades) are not the actor's to permit."""
@@ -378,6 +384,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children):
                expected: int | None, trusted: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The one write path. ``trusted`` values come from the engine itself (roll-ups) and
         skip input checks; everything else about the record is checked as usual."""
+        self._require_writable()
         obj = runtime.object
         action = "create" if prior is None else "update"
         events = self.service.events
@@ -513,15 +520,19 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children):
     # ------------------------------------------------------------------ sharing and teams
     def share(self, object_name: str, record_id: int, **options: Any) -> int:
         """Share one record with a user (``user_id``) or a role (``role``), ``access`` read/edit."""
+        self._require_writable()
         return sharing.share(self, object_name, record_id, **options)
 
     def unshare(self, object_name: str, record_id: int, share_id: int) -> None:
+        self._require_writable()
         sharing.unshare(self, object_name, record_id, share_id)
 
     def set_team_member(self, object_name: str, record_id: int, user_id: int, **options: Any) -> None:
+        self._require_writable()
         sharing.set_team_member(self, object_name, record_id, user_id, **options)
 
     def remove_team_member(self, object_name: str, record_id: int, user_id: int) -> None:
+        self._require_writable()
         sharing.remove_team_member(self, object_name, record_id, user_id)
 
     def team(self, object_name: str, record_id: int) -> list[dict[str, Any]]:
@@ -531,6 +542,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children):
     def run_action(self, object_name: str, record_id: int, name: str, data: Any = None) -> Mapping[str, Any]:
         """Run the record action ``name`` on a record: its input checked against the action's
         schema (every problem at once), its handler called in this unit of work."""
+        self._require_writable()
         self.service.runtime(object_name)
         action = self.service.actions.get(object_name, name)
         runtime = self.service.runtime(object_name)

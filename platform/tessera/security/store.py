@@ -24,7 +24,6 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,22 +32,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from tessera.i18n import LOCALES
-from tessera.records.service import Actor
 from tessera.storage.database import Database
 from tessera.storage.tables import ID_TYPE
 from tessera.storage.types import UTCDateTime
 
 from . import errors as E
 from .errors import IdentityError, UnknownOrg
-from .passwords import (
-    MAX_PASSWORD_LENGTH,
-    TOKEN_SHOWN,
-    check_password_rules,
-    looks_like_token,
-    make_hasher,
-    new_token,
-    token_digest,
-)
+from .passwords import MAX_PASSWORD_LENGTH, check_password_rules, make_hasher
+from .tokens import TOKEN_TOUCH_INTERVAL, TokenStore
+from .values import Org, TokenInfo, User, org_from_row, user_from_row
+
+__all__ = ["PLATFORM_SCHEMA", "TOKEN_TOUCH_INTERVAL", "Org", "PlatformStore", "PlatformTables", "TokenInfo",
+           "User", "check_org_name", "check_time_zone", "platform_database"]
 
 #: the PostgreSQL schema of the platform tables unless PLATFORM_SCHEMA names another
 PLATFORM_SCHEMA = "tessera"
@@ -56,66 +51,6 @@ ORG_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-#: last_used_at is written at most this often per token (a busy token is not a write per request)
-TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
-
-
-# ------------------------------------------------------------------------------ values
-
-@dataclass(frozen=True)
-class Org:
-    id: int
-    name: str
-    label: str
-    created_at: dt.datetime
-    active: bool
-
-
-@dataclass(frozen=True)
-class User:
-    """A user of one org. Holds no password hash: nothing here is secret."""
-
-    id: int
-    org_id: int
-    org: str
-    username: str
-    name: str
-    email: str | None
-    locale: str
-    time_zone: str
-    manager_id: int | None
-    role: str
-    active: bool
-    password_changed_at: dt.datetime | None
-    created_at: dt.datetime
-
-    def actor(self) -> Actor:
-        """Who the record service sees acting: this user, in this org, with this role."""
-        return Actor(id=self.id, name=self.name, locale=self.locale, org=self.org, role=self.role,
-                     username=self.username)
-
-    @property
-    def session_stamp(self) -> str:
-        """Changes whenever the password does, so a password change ends other sessions."""
-        changed = self.password_changed_at
-        return format(int(changed.timestamp() * 1_000_000), "x") if changed else "0"
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """An API token as lists show it; the token itself is never kept."""
-
-    id: int
-    user_id: int
-    name: str
-    prefix: str
-    created_at: dt.datetime
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
 
 
 # ------------------------------------------------------------------------------ tables
@@ -188,7 +123,7 @@ _UserRef = User | int
 _OrgRef = Org | str
 
 
-class PlatformStore:
+class PlatformStore(TokenStore):
     """Orgs, users and tokens. Thread-safe; one per process is enough.
 
     The tables are created on first use. ``hasher`` defaults to argon2id with the
@@ -225,8 +160,9 @@ class PlatformStore:
         return self.db.begin()
 
     def _connect(self):
+        """A transaction that only reads (on SQLite it takes no write lock)."""
         self.ensure()
-        return self.db.engine.connect()
+        return self.db.read()
 
     def dispose(self) -> None:
         self.db.dispose()
@@ -246,7 +182,7 @@ class PlatformStore:
                         active=active).returning(*orgs.c)).one()
             except sa.exc.IntegrityError:
                 raise IdentityError(E.DUPLICATE_ORG, field="org", org=name) from None
-        return _org(row)
+        return org_from_row(row)
 
     def ensure_org(self, name: str, label: str | None = None) -> Org:
         """The org ``name``, created when missing (used for ``default``)."""
@@ -266,11 +202,11 @@ class PlatformStore:
             return None
         with self._connect() as conn:
             row = conn.execute(sa.select(self.t.orgs).where(self.t.orgs.c.name == name.strip().lower())).first()
-        return _org(row) if row else None
+        return org_from_row(row) if row else None
 
     def orgs(self) -> list[Org]:
         with self._connect() as conn:
-            return [_org(row) for row in conn.execute(sa.select(self.t.orgs).order_by(self.t.orgs.c.name))]
+            return [org_from_row(row) for row in conn.execute(sa.select(self.t.orgs).order_by(self.t.orgs.c.name))]
 
     def set_org_active(self, name: str, active: bool) -> Org:
         org = self._require_org(name, allow_inactive=True)
@@ -380,7 +316,7 @@ class PlatformStore:
         with self._connect() as conn:
             rows = conn.execute(self._user_select().where(self.t.users.c.org_id == org_row.id)
                                 .order_by(self.t.users.c.username))
-            return [_user(row) for row in rows]
+            return [user_from_row(row) for row in rows]
 
     # ------------------------------------------------------------------ passwords
     def authenticate(self, org: str, username: str, password: str) -> User | None:
@@ -447,73 +383,6 @@ class PlatformStore:
             self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(24))
         self._verify(self._dummy_hash, password)
 
-    # ------------------------------------------------------------------ tokens
-    def create_token(self, user: _UserRef, name: str) -> tuple[str, TokenInfo]:
-        """A new API token for ``user``: the token (show it once, it is not kept) and its info."""
-        current = self._require_user(user)
-        name = name.strip() if isinstance(name, str) else ""
-        if not 1 <= len(name) <= 100:
-            raise IdentityError(E.BAD_TOKEN_NAME, field="name")
-        plain = new_token()
-        tokens = self.t.tokens
-        with self._begin() as conn:
-            row = conn.execute(tokens.insert().values(
-                user_id=current.id, name=name, token_hash=token_digest(plain), prefix=plain[:TOKEN_SHOWN],
-                created_at=self.clock()).returning(*_token_columns(tokens))).one()
-        return plain, _token(row)
-
-    def tokens(self, user: _UserRef) -> list[TokenInfo]:
-        """The user's tokens, newest first, revoked ones included."""
-        current = self._require_user(user)
-        tokens = self.t.tokens
-        with self._connect() as conn:
-            rows = conn.execute(sa.select(*_token_columns(tokens)).where(tokens.c.user_id == current.id)
-                                .order_by(tokens.c.created_at.desc(), tokens.c.id.desc()))
-            return [_token(row) for row in rows]
-
-    def revoke_token(self, user: _UserRef, token_id: int) -> TokenInfo:
-        """Revoke one of the user's tokens (revoking twice keeps the first time)."""
-        current = self._require_user(user)
-        tokens = self.t.tokens
-        try:
-            token_id = int(token_id)
-        except (TypeError, ValueError):
-            raise IdentityError(E.UNKNOWN_TOKEN, field="token") from None
-        mine = (tokens.c.id == token_id) & (tokens.c.user_id == current.id)
-        with self._begin() as conn:
-            conn.execute(tokens.update().where(mine & tokens.c.revoked_at.is_(None)).values(revoked_at=self.clock()))
-            row = conn.execute(sa.select(*_token_columns(tokens)).where(mine)).first()
-        if row is None:
-            raise IdentityError(E.UNKNOWN_TOKEN, field="token")
-        return _token(row)
-
-    def resolve_token(self, plain: str) -> tuple[User, TokenInfo] | None:
-        """The user and token a presented token stands for; None when unknown, revoked, or the
-        user or org is deactivated. Marks the token used (at most once a minute)."""
-        if not looks_like_token(plain):
-            return None
-        tokens, users, orgs = self.t.tokens, self.t.users, self.t.orgs
-        with self._connect() as conn:
-            row = conn.execute(
-                sa.select(*_token_columns(tokens), users.c.active.label("user_active"),
-                          orgs.c.active.label("org_active"))
-                .select_from(tokens.join(users, tokens.c.user_id == users.c.id).join(orgs, users.c.org_id == orgs.c.id))
-                .where(tokens.c.token_hash == token_digest(plain))).first()
-        if row is None or row.revoked_at is not None or not (row.user_active and row.org_active):
-            return None
-        info = _token(row)
-        now = self.clock()
-        if info.last_used_at is None or now - info.last_used_at >= TOKEN_TOUCH_INTERVAL:
-            with self._begin() as conn:
-                conn.execute(tokens.update().where(tokens.c.id == info.id).values(last_used_at=now))
-            info = replace(info, last_used_at=now)
-        user = self.user_by_id(info.user_id)
-        return (user, info) if user is not None else None
-
-    def user_for_token(self, plain: str) -> User | None:
-        found = self.resolve_token(plain)
-        return found[0] if found else None
-
     # ------------------------------------------------------------------ for permissions
     def users_in_roles(self, org: str, roles: Iterable[str]) -> set[int]:
         """Ids of the org's users (active or not: their records stay theirs) with any of ``roles``."""
@@ -551,7 +420,7 @@ class PlatformStore:
             if missing is self._MISSING:
                 raise LookupError("no such user")
             return missing
-        return _user(row)
+        return user_from_row(row)
 
     def _require_user(self, user: _UserRef) -> User:
         found = self.user_by_id(user.id if isinstance(user, User) else user)
@@ -628,23 +497,3 @@ def _role(role: object) -> str:
 
 def _qualified(table: sa.Table) -> str:
     return f"{table.schema}.{table.name}" if table.schema else table.name
-
-
-def _org(row: Any) -> Org:
-    return Org(id=int(row.id), name=row.name, label=row.label, created_at=row.created_at, active=bool(row.active))
-
-
-def _user(row: Any) -> User:
-    return User(id=int(row.id), org_id=int(row.org_id), org=row.org, username=row.username, name=row.name,
-                email=row.email, locale=row.locale, time_zone=row.time_zone,
-                manager_id=int(row.manager_id) if row.manager_id is not None else None, role=row.role,
-                active=bool(row.active), password_changed_at=row.password_changed_at, created_at=row.created_at)
-
-
-def _token_columns(tokens: sa.Table) -> list[sa.Column]:
-    return [c for c in tokens.c if c.name != "token_hash"]
-
-
-def _token(row: Any) -> TokenInfo:
-    return TokenInfo(id=int(row.id), user_id=int(row.user_id), name=row.name, prefix=row.prefix,
-                     created_at=row.created_at, last_used_at=row.last_used_at, revoked_at=row.revoked_at)

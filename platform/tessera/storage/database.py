@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+#: the execution option of :meth:`Database.read` connections
+READ_ONLY = "tessera_read_only"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -65,6 +67,16 @@ class Database:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection inside one transaction that only reads. On SQLite it starts deferred
+        (a plain BEGIN), so readers never queue for the write lock :meth:`begin` takes; WAL
+        gives them a consistent snapshot while writers go on."""
+        with self.engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
+            with conn.begin():
+                yield conn
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -103,5 +115,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(conn: Connection) -> None:
     # take the write lock at the start: read-then-write transactions cannot deadlock, and
-    # concurrent writers queue on the busy timeout instead of failing half-way
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # concurrent writers queue on the busy timeout instead of failing half-way. Transactions
+    # that only read (Database.read) start deferred and take no lock.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
