@@ -7,6 +7,7 @@ names with the city in brackets and a Chinese credit code; companies abroad have
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 
@@ -51,6 +52,11 @@ ENGLISH_WORDS = {"manufacturing": ("Precision Components", "Automotive Systems",
                  "energy": ("Energy", "Solar Solutions"), "healthcare": ("Medical Devices",),
                  "logistics": ("Logistics", "Cold Chain"), "retail": ("Foods", "Trading"),
                  "services": ("Facility Services",), "construction": ("Engineering",), "software": ("Data Systems",)}
+#: when the plain Chinese names run out (large demos), a qualifier joins the trade name
+CHINESE_QUALIFIERS = ("智能", "科技", "实业", "新材料", "发展", "国际", "精密", "环保")
+#: when the plain English names run out (large demos), firms get a division: "Apex Asia Pacific Foods"
+ENGLISH_DIVISIONS = ("Asia Pacific", "International", "Holdings", "Industrial", "Technology", "Global",
+                     "Greater China", "Advanced")
 ABROAD_SUFFIX = {"Singapore": "Pte. Ltd.", "Munich": "GmbH", "Houston": "Inc.", "Kuala Lumpur": "Sdn. Bhd.",
                  "Ho Chi Minh City": "Co., Ltd."}
 
@@ -107,7 +113,7 @@ class CompanyFactory:
     def chinese(self, city: City | None = None, industry: str | None = None, core: tuple[str, str] | None = None,
                 group: str | None = None) -> Company:
         rng = self.rng
-        for attempt in range(200):
+        for attempt in itertools.count():
             place = city or rng.choice(CITIES)
             kind = industry or rng.choices(list(INDUSTRY_WEIGHTS), weights=list(INDUSTRY_WEIGHTS.values()))[0]
             if kind in INSTITUTIONS and attempt >= 20:
@@ -120,6 +126,8 @@ class CompanyFactory:
                 kind_code = "12"  # public institutions register with code 12
             else:
                 trade, trade_py = core or rng.choice(CORES)
+                if attempt >= 200:  # the plain names are taken (large demos): 苏州恒达智能机械有限公司
+                    trade += _qualifier(CHINESE_QUALIFIERS, attempt, 200)
                 word, abbr = rng.choice(INDUSTRY_WORDS[kind])
                 short_city = place.city.removesuffix("市")
                 if group:
@@ -136,12 +144,13 @@ class CompanyFactory:
             company.credit_code = self._code(place, kind_code)
             self.names.add(company.name)
             return company
-        raise RuntimeError("ran out of distinct company names")  # pragma: no cover - pools are large
 
     def group_parent(self) -> tuple[Company, tuple[str, str]]:
         """A group holding company (集团) and its trade name, for a tree of subsidiaries."""
-        while True:
+        for attempt in itertools.count():
             trade, trade_py = self.rng.choice(CORES)
+            if attempt >= 50:  # the plain names are taken (large demos): 恒达智能控股集团有限公司
+                trade += _qualifier(CHINESE_QUALIFIERS, attempt, 50)
             name = f"{trade}{self.rng.choice(('控股集团', '实业集团', '集团'))}有限公司"
             if name not in self.names:
                 break
@@ -154,11 +163,13 @@ class CompanyFactory:
     def foreign(self, in_china: bool) -> Company:
         """An English-named customer: foreign-invested in China (Chinese credit code) or abroad."""
         rng = self.rng
-        while True:
+        for attempt in itertools.count():
             industry = rng.choice(list(ENGLISH_WORDS))
             core, word = rng.choice(ENGLISH_CORES), rng.choice(ENGLISH_WORDS[industry])
+            if attempt >= 50:  # the plain names are taken (large demos): a division of the firm
+                core = f"{core} {_qualifier(ENGLISH_DIVISIONS, attempt, 50)}"
             if in_china:
-                place = rng.choice([c for c in CITIES if c.region in ("east", "south")])
+                place = rng.choice(_FOREIGN_IN_CHINA)
                 name = f"{core} {word} ({place.city_en}) Co., Ltd."
             else:
                 place = rng.choice(ABROAD)
@@ -177,6 +188,17 @@ class CompanyFactory:
             if code not in self.codes:
                 self.codes.add(code)
                 return code
+
+
+def _qualifier(words: tuple[str, ...], attempt: int, every: int) -> str:
+    """After each ``every`` failed attempts at a distinct name, the next qualifier to add; once
+    all are used, the qualifiers again with a number, so names never run out."""
+    round_ = attempt // every - 1
+    word = words[round_ % len(words)]
+    return word if round_ < len(words) else f"{word}{round_ // len(words) + 1}"
+
+
+_FOREIGN_IN_CHINA = [c for c in CITIES if c.region in ("east", "south")]
 
 
 def _ascii(text: str) -> str:
