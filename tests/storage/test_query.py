@@ -496,3 +496,48 @@ def test_the_sql_binds_values_as_parameters(env):
     spec = QuerySpec("deal", filter=_parse(schema, {"name__contains": "x'; drop table deal; --"}))
     sql = str(plan_query(schema, spec, PARAMS).statement.compile(dialect=db.engine.dialect))
     assert "drop table" not in sql
+
+
+# ------------------------------------------------------------------------------ reused plans
+
+def test_a_reused_plan_follows_today_me_and_the_time_zone_of_each_call(env):
+    yesterday = QueryParams(user_id=7, today=dt.date(2026, 3, 4), now=NOW)
+    today = QueryParams(user_id=7, today=dt.date(2026, 3, 5), now=NOW)
+    assert ids(env, {"close_date": "$today"}, params=yesterday) == []
+    assert ids(env, {"close_date": "$today"}, params=today) == [2]
+    assert ids(env, {"owner_id": "$me"}, params=QueryParams(user_id=8, today=PARAMS.today, now=NOW)) == [2]
+    assert ids(env, {"owner_id": "$me"}, params=QueryParams(user_id=7, today=PARAMS.today, now=NOW)) == [1, 3]
+    # 23:59:59 UTC on 28 Feb is already 1 March in Shanghai
+    shanghai = QueryParams(user_id=7, today=PARAMS.today, now=NOW, timezone=ZoneInfo("Asia/Shanghai"))
+    assert ids(env, {"closed_at": "2026-02-28"}) == [2]
+    assert ids(env, {"closed_at": "2026-02-28"}, params=shanghai) == []
+
+
+def test_a_filter_on_now_is_planned_at_each_call(env):
+    before = QueryParams(user_id=7, today=PARAMS.today, now=dt.datetime(2026, 3, 1, 9, tzinfo=UTC))
+    after = QueryParams(user_id=7, today=PARAMS.today, now=dt.datetime(2026, 3, 1, 11, tzinfo=UTC))
+    assert ids(env, {"closed_at__lte": "$now"}, params=before) == [2]
+    assert ids(env, {"closed_at__lte": "$now"}, params=after) == [1, 2]
+
+
+def test_a_reused_plan_pages_on_with_each_cursor(env):
+    schema, db = env
+    seen, cursor = [], None
+    with db.begin() as conn:
+        for _ in range(5):
+            page = run_query(conn, schema, QuerySpec("deal", fields=("id",), sort=("-id",), limit=1, cursor=cursor),
+                             PARAMS)
+            seen += [row["id"] for row in page.rows]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    assert seen == [4, 3, 2, 1]
+
+
+def test_hidden_fields_give_a_plan_of_their_own(env):
+    schema, db = env
+    with db.begin() as conn:
+        everything = run_query(conn, schema, QuerySpec("deal", sort=("id",)), PARAMS).rows[0]
+        hidden = run_query(conn, schema, QuerySpec("deal", sort=("id",), hidden={"deal": frozenset({"amount"})}),
+                           PARAMS).rows[0]
+    assert "amount" in everything and "amount" not in hidden

@@ -51,6 +51,11 @@ Decisions
   ``id``. Formulas computed when read (``stored=False``) cannot be selected, filtered or sorted
   in SQL: filtering or sorting on one raises QueryError; selecting one is skipped and listed in
   ``Page.skipped`` for the record service to compute in Python.
+* **Plans are reused.** Building a statement costs about as much as running a simple one, so
+  the plan of a query is kept per org schema (up to :data:`PLAN_CACHE_SIZE`) under everything
+  it depends on: the spec without its cursor (the keyset condition is added to the kept plan),
+  the hidden fields, and the params ``$me``, ``$today`` and the time zone. Queries that read
+  ``$now`` and queries with a reader's record-level restriction are planned every time.
 * **Soft delete.** Rows with ``deleted_at`` set are left out unless ``include_deleted``.
   Lookup joins do not hide a soft-deleted parent: the row still points at it.
 * **Counts** (:func:`count`) are exact up to ``cap`` and counted over a LIMITed subquery, so
@@ -64,7 +69,7 @@ Decisions
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,6 +87,8 @@ DEFAULT_SORT: tuple[str, ...] = ("-created_at",)
 MAX_LIMIT = 1000
 #: the default cap of :func:`count`
 COUNT_CAP = 10_000
+#: compiled plans kept per org schema (the cache starts again when it is full)
+PLAN_CACHE_SIZE = 512
 
 
 @dataclass(frozen=True)
@@ -141,13 +148,30 @@ class QueryPlan:
 def plan_query(schema: StorageSchema, spec: QuerySpec, params: QueryParams | None = None, *,
                dialect: str | None = None) -> QueryPlan:
     """Compile ``spec`` into one SELECT (raises QueryError listing every problem)."""
-    query = ObjectQuery(schema, spec.object, params or QueryParams(), dialect or schema.db.dialect, spec.hidden)
+    params = (params or QueryParams()).resolved()
+    dialect = dialect or schema.db.dialect
+    key = _plan_key(spec, params, dialect)
+    plan = schema.query_plans.get(key) if key is not None else None
+    if plan is None:
+        plan, reusable = _plan(schema, spec, params, dialect)
+        if key is not None and reusable:
+            if len(schema.query_plans) >= PLAN_CACHE_SIZE:
+                schema.query_plans.clear()
+            schema.query_plans[key] = plan
+    if spec.cursor is not None:
+        plan = replace(plan, statement=plan.statement.where(keyset_after(plan.keys, decode_cursor(list(plan.keys),
+                                                                                                spec.cursor))))
+    return plan
+
+
+def _plan(schema: StorageSchema, spec: QuerySpec, params: QueryParams, dialect: str) -> tuple[QueryPlan, bool]:
+    """The plan of ``spec`` without its cursor, and whether it may be reused for the same
+    spec and params (not when it read ``$now``, which changes from one call to the next)."""
+    query = ObjectQuery(schema, spec.object, params, dialect, spec.hidden)
     names, columns, skipped = _select(query, spec.fields)
     conditions = _conditions(query, spec)
     keys = sort_keys(query, _paths(spec.sort) or DEFAULT_SORT)
     limit = _check_page(query, spec)
-    if spec.cursor is not None and not query.errors:
-        conditions.append(keyset_after(keys, decode_cursor(keys, spec.cursor)))
     if query.errors:
         raise QueryError(query.errors)
     statement = (
@@ -160,7 +184,18 @@ def plan_query(schema: StorageSchema, spec: QuerySpec, params: QueryParams | Non
     )
     if spec.offset:
         statement = statement.offset(spec.offset)
-    return QueryPlan(statement, tuple(names), tuple(keys), limit, tuple(skipped))
+    return QueryPlan(statement, tuple(names), tuple(keys), limit, tuple(skipped)), not query.read_now
+
+
+def _plan_key(spec: QuerySpec, params: QueryParams, dialect: str) -> str | None:
+    """What a plan depends on, as text; None when it must not be reused: a reader's
+    record-level restriction is built for that reader and may change between calls."""
+    if spec.restriction is not None:
+        return None
+    hidden = sorted((name, sorted(fields)) for name, fields in (spec.hidden or {}).items())
+    fields = None if spec.fields is None else _paths(spec.fields)
+    return repr((spec.object, spec.filter, _paths(spec.sort), fields, spec.search, spec.limit, spec.offset,
+                 spec.include_deleted, hidden, params.user_id, params.today, str(params.timezone), dialect))
 
 
 def run_query(conn: Connection, schema: StorageSchema, spec: QuerySpec,

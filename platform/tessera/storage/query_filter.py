@@ -77,6 +77,8 @@ class ObjectQuery:
         self.params = params.resolved()
         self.dialect = dialect
         self.errors: dict[str, str] = {}
+        #: whether a filter read ``$now`` (the statement then holds this moment)
+        self.read_now = False
         self._joins: dict[tuple[str, ...], tuple[sa.FromClause, sa.ColumnElement[bool]]] = {}
 
     # ------------------------------------------------------------------ paths and joins
@@ -230,6 +232,7 @@ class ObjectQuery:
             return value
         if isinstance(value, str):
             if value == "$now":
+                self.read_now = True
                 return self.params.now  # type: ignore[return-value]
             days = relative_days(value)
             if days is not None:

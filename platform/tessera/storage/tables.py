@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -40,6 +41,8 @@ class StorageSchema:
         self.registry = registry
         self.db = db
         self.metadata = sa.MetaData(schema=db.schema)
+        #: compiled query plans of this registry's tables (storage.query)
+        self.query_plans: dict[str, Any] = {}
         self.history = _history_table(self.metadata)
         self.counters = _counters_table(self.metadata)
         self.deployments = _deployments_table(self.metadata)
