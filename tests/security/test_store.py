@@ -263,3 +263,37 @@ def test_updating_a_user_checks_the_profile(store, acme):
         store.update_user(alice, time_zone="Nowhere/Land")
     with pytest.raises(TypeError):
         store.update_user(alice, password=PASSWORD)
+
+
+def test_a_resolved_token_is_remembered_for_a_few_seconds_and_forgotten_on_changes(database):
+    now = [dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)]
+    store = PlatformStore(database, hasher=make_hasher("CHEAPEST"), clock=lambda: now[0], token_cache_seconds=5)
+    other_process = PlatformStore(database, hasher=make_hasher("CHEAPEST"))
+    store.create_org("acme")
+    alice = store.create_user("acme", "alice", PASSWORD, "sales_rep")
+    plain, _info = store.create_token(alice, "laptop")
+    assert store.resolve_token(plain)[0].role == "sales_rep"
+
+    other_process.update_user(alice, role="marketing")  # another worker changes alice
+    now[0] += dt.timedelta(seconds=4)
+    assert store.resolve_token(plain)[0].role == "sales_rep"  # remembered
+    now[0] += dt.timedelta(seconds=2)
+    assert store.resolve_token(plain)[0].role == "marketing"  # looked up again
+
+    store.update_user(alice, active=False)  # a change in this process is seen at once
+    assert store.resolve_token(plain) is None
+    store.update_user(alice, active=True)
+    token_id = store.resolve_token(plain)[1].id
+    store.revoke_token(alice, token_id)
+    assert store.resolve_token(plain) is None
+
+
+def test_a_token_cache_of_zero_seconds_looks_every_token_up(database):
+    store = PlatformStore(database, hasher=make_hasher("CHEAPEST"), token_cache_seconds=0)
+    other_process = PlatformStore(database, hasher=make_hasher("CHEAPEST"))
+    store.create_org("acme")
+    alice = store.create_user("acme", "alice", PASSWORD, "sales_rep")
+    plain, info = store.create_token(alice, "laptop")
+    assert store.resolve_token(plain) is not None
+    other_process.revoke_token(alice, info.id)
+    assert store.resolve_token(plain) is None

@@ -127,23 +127,33 @@ class PlatformStore(TokenStore):
     """Orgs, users and tokens. Thread-safe; one per process is enough.
 
     The tables are created on first use. ``hasher`` defaults to argon2id with the
-    RFC 9106 low-memory profile; ``clock`` is for tests.
+    RFC 9106 low-memory profile; ``clock`` is for tests; ``token_cache_seconds`` is how long a
+    resolved API token is remembered (:mod:`.tokens`).
     """
 
     def __init__(self, db: Database, *, hasher: PasswordHasher | None = None,
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+                 clock: Callable[[], dt.datetime] | None = None, token_cache_seconds: float | None = None) -> None:
         self.db = db
         self.hasher = hasher or make_hasher()
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.t = PlatformTables(db.schema)
         self._ready = False
         self._dummy_hash: str | None = None
+        self._resolved = {}
+        if token_cache_seconds is not None:
+            self.token_cache_seconds = float(token_cache_seconds)
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], *, engine: sa.Engine | None = None,
                       **options: Any) -> PlatformStore:
         """The store of ``DATABASE_URL`` with the ``PASSWORD_PROFILE`` hasher."""
         options.setdefault("hasher", make_hasher(settings.get("PASSWORD_PROFILE")))
+        seconds = settings.get("TOKEN_CACHE_SECONDS")
+        if seconds not in (None, ""):
+            try:
+                options.setdefault("token_cache_seconds", max(0.0, float(seconds)))
+            except (TypeError, ValueError):
+                raise ValueError(f"TOKEN_CACHE_SECONDS must be a number of seconds, not {seconds!r}") from None
         return cls(platform_database(settings, engine=engine), **options)
 
     def ensure(self) -> None:
@@ -212,6 +222,7 @@ class PlatformStore(TokenStore):
         org = self._require_org(name, allow_inactive=True)
         with self._begin() as conn:
             conn.execute(self.t.orgs.update().where(self.t.orgs.c.id == org.id).values(active=active))
+        self.forget_tokens()
         return self._require_org(name, allow_inactive=True)
 
     def _require_org(self, org: _OrgRef, *, allow_inactive: bool = False) -> Org:
@@ -283,7 +294,9 @@ class PlatformStore(TokenStore):
                     raise IdentityError(E.MANAGER_CYCLE, field="manager", username=current.username)
                 values["manager_id"] = manager_id
             conn.execute(users.update().where(users.c.id == current.id).values(**values))
-            return self._user_on(conn, users.c.id == current.id)
+            updated = self._user_on(conn, users.c.id == current.id)
+        self.forget_tokens()  # a remembered token must not keep the old role or active flag
+        return updated
 
     def user(self, org: _OrgRef, username: str) -> User | None:
         if not isinstance(username, str):
