@@ -171,6 +171,25 @@ def test_managers_see_what_the_roles_and_people_below_them_own(service):
     assert len(service.query("account", actor=DIRECTOR).rows) == 3  # view_all
 
 
+def test_a_manager_of_many_reports_sees_their_records_shares_and_teams(service):
+    # more reports than the ids bound one by one: they go to the database as one list
+    reps = [Actor(id=100 + i, name=f"rep{i}", role="rep") for i in range(20)]
+    service.policy.directory.roles = {**Directory.roles, **{rep.id: "rep" for rep in reps}}
+    theirs = {account(service, rep, f"Rep {rep.id}")["name"] for rep in reps}
+    shared = account(service, DIRECTOR, "Shared with rep 107")
+    teamed = account(service, DIRECTOR, "Rep 115 on the team")
+    account(service, DIRECTOR, "Dora's own")
+    with service.unit_of_work(DIRECTOR) as work:
+        work.share("account", shared["id"], user_id=107, access="read")
+        work.set_team_member("account", teamed["id"], 115, access="edit")
+    seen = {r["name"] for r in service.query("account", actor=MANAGER, limit=100).rows}
+    assert seen == theirs | {"Shared with rep 107", "Rep 115 on the team"}
+    assert service.count("account", actor=MANAGER).value == len(seen)
+    service.update("account", teamed["id"], {"region": "North"}, version=1, actor=MANAGER)  # edit via the team
+    with pytest.raises(PermissionDenied):
+        service.update("account", shared["id"], {"region": "North"}, version=1, actor=MANAGER)  # read only
+
+
 def test_a_sharing_rule_shares_matching_records_for_reading_only(service):
     east = account(service, DIRECTOR, "Eastern", region="East")
     account(service, DIRECTOR, "Western", region="West")

@@ -267,7 +267,7 @@ def test_updating_a_user_checks_the_profile(store, acme):
 
 def test_a_resolved_token_is_remembered_for_a_few_seconds_and_forgotten_on_changes(database):
     now = [dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)]
-    store = PlatformStore(database, hasher=make_hasher("CHEAPEST"), clock=lambda: now[0], token_cache_seconds=5)
+    store = PlatformStore(database, hasher=make_hasher("CHEAPEST"), clock=lambda: now[0], cache_seconds=5)
     other_process = PlatformStore(database, hasher=make_hasher("CHEAPEST"))
     store.create_org("acme")
     alice = store.create_user("acme", "alice", PASSWORD, "sales_rep")
@@ -289,7 +289,7 @@ def test_a_resolved_token_is_remembered_for_a_few_seconds_and_forgotten_on_chang
 
 
 def test_a_token_cache_of_zero_seconds_looks_every_token_up(database):
-    store = PlatformStore(database, hasher=make_hasher("CHEAPEST"), token_cache_seconds=0)
+    store = PlatformStore(database, hasher=make_hasher("CHEAPEST"), cache_seconds=0)
     other_process = PlatformStore(database, hasher=make_hasher("CHEAPEST"))
     store.create_org("acme")
     alice = store.create_user("acme", "alice", PASSWORD, "sales_rep")

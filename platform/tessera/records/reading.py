@@ -36,7 +36,7 @@ class Reading:
         spec = QuerySpec(object=object_name, filter=self._filter(object_name, filter), sort=sort, fields=fields,
                          search=search, limit=limit, cursor=cursor, offset=offset, include_deleted=include_deleted,
                          hidden=self.access.hidden_by_object or None,
-                         restriction=self.access.row_filter(self.service.schema, object_name, "read", self._query_params()))
+                         restriction=self.access.restriction(self.service.schema, object_name, "read", self._query_params()))
         page = run_query(self.conn, self.service.schema, spec, self._query_params())
         wanted = [name for name in page.skipped if "." not in name and name in runtime.object.fields]
         if wanted and page.rows:
@@ -50,7 +50,7 @@ class Reading:
         self.access.require(object_name, "read")
         spec = QuerySpec(object=object_name, filter=self._filter(object_name, filter), search=search,
                          include_deleted=include_deleted, hidden=self.access.hidden_by_object or None,
-                         restriction=self.access.row_filter(self.service.schema, object_name, "read", self._query_params()))
+                         restriction=self.access.restriction(self.service.schema, object_name, "read", self._query_params()))
         return count(self.conn, self.service.schema, spec, cap=cap, params=self._query_params())
 
     def _filter(self, object_name: str, data: Any) -> Filter | None:

@@ -39,7 +39,7 @@ from tessera.storage.types import UTCDateTime
 from . import errors as E
 from .errors import IdentityError, UnknownOrg
 from .passwords import MAX_PASSWORD_LENGTH, check_password_rules, make_hasher
-from .tokens import TOKEN_TOUCH_INTERVAL, TokenStore
+from .tokens import CACHE_SIZE, TOKEN_TOUCH_INTERVAL, TokenStore
 from .values import Org, TokenInfo, User, org_from_row, user_from_row
 
 __all__ = ["PLATFORM_SCHEMA", "TOKEN_TOUCH_INTERVAL", "Org", "PlatformStore", "PlatformTables", "TokenInfo",
@@ -127,12 +127,12 @@ class PlatformStore(TokenStore):
     """Orgs, users and tokens. Thread-safe; one per process is enough.
 
     The tables are created on first use. ``hasher`` defaults to argon2id with the
-    RFC 9106 low-memory profile; ``clock`` is for tests; ``token_cache_seconds`` is how long a
-    resolved API token is remembered (:mod:`.tokens`).
+    RFC 9106 low-memory profile; ``clock`` is for tests; ``cache_seconds`` is how long resolved
+    API tokens (:mod:`.tokens`) and who reports to whom are remembered in this process.
     """
 
     def __init__(self, db: Database, *, hasher: PasswordHasher | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, token_cache_seconds: float | None = None) -> None:
+                 clock: Callable[[], dt.datetime] | None = None, cache_seconds: float | None = None) -> None:
         self.db = db
         self.hasher = hasher or make_hasher()
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -140,20 +140,21 @@ class PlatformStore(TokenStore):
         self._ready = False
         self._dummy_hash: str | None = None
         self._resolved = {}
-        if token_cache_seconds is not None:
-            self.token_cache_seconds = float(token_cache_seconds)
+        self._remembered: dict[Any, tuple[dt.datetime, frozenset[int]]] = {}
+        if cache_seconds is not None:
+            self.cache_seconds = float(cache_seconds)
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any], *, engine: sa.Engine | None = None,
                       **options: Any) -> PlatformStore:
         """The store of ``DATABASE_URL`` with the ``PASSWORD_PROFILE`` hasher."""
         options.setdefault("hasher", make_hasher(settings.get("PASSWORD_PROFILE")))
-        seconds = settings.get("TOKEN_CACHE_SECONDS")
+        seconds = settings.get("IDENTITY_CACHE_SECONDS")
         if seconds not in (None, ""):
             try:
-                options.setdefault("token_cache_seconds", max(0.0, float(seconds)))
+                options.setdefault("cache_seconds", max(0.0, float(seconds)))
             except (TypeError, ValueError):
-                raise ValueError(f"TOKEN_CACHE_SECONDS must be a number of seconds, not {seconds!r}") from None
+                raise ValueError(f"IDENTITY_CACHE_SECONDS must be a number of seconds, not {seconds!r}") from None
         return cls(platform_database(settings, engine=engine), **options)
 
     def ensure(self) -> None:
@@ -222,7 +223,7 @@ class PlatformStore(TokenStore):
         org = self._require_org(name, allow_inactive=True)
         with self._begin() as conn:
             conn.execute(self.t.orgs.update().where(self.t.orgs.c.id == org.id).values(active=active))
-        self.forget_tokens()
+        self.forget()
         return self._require_org(name, allow_inactive=True)
 
     def _require_org(self, org: _OrgRef, *, allow_inactive: bool = False) -> Org:
@@ -271,7 +272,9 @@ class PlatformStore(TokenStore):
                 conn.execute(sa.select(sa.func.setval(
                     sa.func.pg_get_serial_sequence(_qualified(users), "id"),
                     sa.select(sa.func.max(users.c.id)).scalar_subquery())))
-            return self._user_on(conn, users.c.id == user_id)
+            created = self._user_on(conn, users.c.id == user_id)
+        self.forget()  # a new user may report to someone, or hold a role managers see below theirs
+        return created
 
     def update_user(self, user: _UserRef, **changes: Any) -> User:
         """Change ``name``, ``email``, ``locale``, ``time_zone``, ``role``, ``manager`` or
@@ -295,7 +298,7 @@ class PlatformStore(TokenStore):
                 values["manager_id"] = manager_id
             conn.execute(users.update().where(users.c.id == current.id).values(**values))
             updated = self._user_on(conn, users.c.id == current.id)
-        self.forget_tokens()  # a remembered token must not keep the old role or active flag
+        self.forget()  # a remembered token must not keep the old role or active flag
         return updated
 
     def user(self, org: _OrgRef, username: str) -> User | None:
@@ -399,19 +402,48 @@ class PlatformStore(TokenStore):
     # ------------------------------------------------------------------ for permissions
     def users_in_roles(self, org: str, roles: Iterable[str]) -> set[int]:
         """Ids of the org's users (active or not: their records stay theirs) with any of ``roles``."""
-        wanted = sorted({r for r in roles if isinstance(r, str)})
+        wanted = tuple(sorted({r for r in roles if isinstance(r, str)}))
         if not wanted:
             return set()
+        org = str(org).strip().lower()
         users, orgs = self.t.users, self.t.orgs
-        with self._connect() as conn:
-            return set(conn.execute(
-                sa.select(users.c.id).select_from(users.join(orgs, users.c.org_id == orgs.c.id))
-                .where((orgs.c.name == str(org).strip().lower()) & users.c.role.in_(wanted))).scalars())
+
+        def look_up() -> frozenset[int]:
+            with self._connect() as conn:
+                return frozenset(conn.execute(
+                    sa.select(users.c.id).select_from(users.join(orgs, users.c.org_id == orgs.c.id))
+                    .where((orgs.c.name == org) & users.c.role.in_(wanted))).scalars())
+
+        return set(self._remember(("roles", org, wanted), look_up))
 
     def reports_of(self, user_id: int) -> set[int]:
         """Everyone below ``user_id`` in the manager chain, at any depth; safe with cycles."""
-        with self._connect() as conn:
-            return self._reports_on(conn, int(user_id))
+        user_id = int(user_id)
+
+        def look_up() -> frozenset[int]:
+            with self._connect() as conn:
+                return frozenset(self._reports_on(conn, user_id))
+
+        return set(self._remember(("reports", user_id), look_up))
+
+    def forget(self) -> None:
+        """Forget the tokens and the reporting lines this process remembers (after any change
+        to users, orgs or tokens)."""
+        self._resolved.clear()
+        self._remembered.clear()
+
+    def _remember(self, key: Any, look_up: Callable[[], frozenset[int]]) -> frozenset[int]:
+        """Record-level access asks these on every request: remembered for ``cache_seconds``."""
+        now = self.clock()
+        found = self._remembered.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        value = look_up()
+        if self.cache_seconds > 0:
+            if len(self._remembered) >= CACHE_SIZE:
+                self._remembered.clear()
+            self._remembered[key] = (now + dt.timedelta(seconds=self.cache_seconds), value)
+        return value
 
     def _reports_on(self, conn: sa.Connection, user_id: int) -> set[int]:
         users = self.t.users

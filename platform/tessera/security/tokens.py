@@ -4,10 +4,11 @@ A token is shown once when made; the store keeps its SHA-256 digest (:mod:`.pass
 Resolving is on the path of every API request, so it is one prebuilt statement — token, user
 and org in one row — and a write at most once a minute per token to mark it used.
 
-A resolved token is remembered for ``token_cache_seconds`` (``TOKEN_CACHE_SECONDS``, default
-5; 0 turns it off) under its digest, so a busy client does not cost a platform query per
-request. Revoking a token, or changing or deactivating a user or an org, forgets what this
-process remembered at once; other processes (gunicorn workers) notice within that time.
+A resolved token is remembered for ``cache_seconds`` (``IDENTITY_CACHE_SECONDS``, default 5;
+0 turns it off) under its digest, so a busy client does not cost a platform query per request.
+Revoking a token, or changing or deactivating a user or an org, forgets what this process
+remembered at once (:meth:`PlatformStore.forget`); other processes (gunicorn workers) notice
+within that time.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
 
 #: last_used_at is written at most this often per token (a busy token is not a write per request)
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
-#: how long a resolved token is remembered by default (seconds)
-TOKEN_CACHE_SECONDS = 5.0
-#: tokens remembered at most (the memory starts again when it is full)
-_CACHE_SIZE = 10_000
+#: how long resolved tokens (and who reports to whom) are remembered by default, in seconds
+IDENTITY_CACHE_SECONDS = 5.0
+#: entries remembered at most (the memory starts again when it is full)
+CACHE_SIZE = 10_000
 #: labels of the token's columns in the resolving statement (the user's columns keep their names)
 _TOKEN = "token_"
 
@@ -46,7 +47,7 @@ class TokenStore:
 
     t: PlatformTables
     clock: Any
-    token_cache_seconds: float = TOKEN_CACHE_SECONDS
+    cache_seconds: float = IDENTITY_CACHE_SECONDS
     _resolving: sa.Select | None = None
     _resolved: dict[str, tuple[dt.datetime, User, TokenInfo]]
 
@@ -87,7 +88,7 @@ class TokenStore:
             row = conn.execute(sa.select(*token_columns(tokens)).where(mine)).first()
         if row is None:
             raise IdentityError(E.UNKNOWN_TOKEN, field="token")
-        self.forget_tokens()
+        self.forget()
         return token_from_row(row)
 
     def resolve_token(self, plain: str) -> tuple[User, TokenInfo] | None:
@@ -111,16 +112,11 @@ class TokenStore:
             with self._begin() as conn:
                 conn.execute(tokens.update().where(tokens.c.id == info.id).values(last_used_at=now))
             info = replace(info, last_used_at=now)
-        if self.token_cache_seconds > 0:
-            if len(self._resolved) >= _CACHE_SIZE:
+        if self.cache_seconds > 0:
+            if len(self._resolved) >= CACHE_SIZE:
                 self._resolved.clear()
-            self._resolved[digest] = (now + dt.timedelta(seconds=self.token_cache_seconds), user, info)
+            self._resolved[digest] = (now + dt.timedelta(seconds=self.cache_seconds), user, info)
         return user, info
-
-    def forget_tokens(self) -> None:
-        """Forget every resolved token this process remembers (after revocations and user or
-        org changes, which may end what a token allows)."""
-        self._resolved.clear()
 
     def user_for_token(self, plain: str) -> User | None:
         found = self.resolve_token(plain)

@@ -8,7 +8,7 @@ connection from a :class:`Database`, so the org is never implicit.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +76,24 @@ class Database:
             conn.execution_options(**{READ_ONLY: True})
             with conn.begin():
                 yield conn
+
+    def analyze(self, tables: Iterable[str] = ()) -> None:
+        """Bring the query planner's statistics up to date, after loading or changing many
+        rows. SQLite keeps none unless asked, and without them it may sort a whole filtered
+        table instead of walking the sort index (a page with record-level rules went from
+        1.2 ms to 0.5 ms). It reads every index in full: sampled statistics (analysis_limit)
+        misjudged that page badly (20 ms). On PostgreSQL autovacuum does this in time;
+        ``tables`` are the org's tables to analyse now."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("ANALYZE")
+            else:
+                preparer = conn.dialect.identifier_preparer
+                for name in tables:
+                    qualified = preparer.quote(name) if self.schema is None else \
+                        f"{preparer.quote_schema(self.schema)}.{preparer.quote(name)}"
+                    conn.exec_driver_sql(f"ANALYZE {qualified}")
+            conn.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -54,8 +54,10 @@ Decisions
 * **Plans are reused.** Building a statement costs about as much as running a simple one, so
   the plan of a query is kept per org schema (up to :data:`PLAN_CACHE_SIZE`) under everything
   it depends on: the spec without its cursor (the keyset condition is added to the kept plan),
-  the hidden fields, and the params ``$me``, ``$today`` and the time zone. Queries that read
-  ``$now`` and queries with a reader's record-level restriction are planned every time.
+  the hidden fields, the params ``$me``, ``$today`` and the time zone, and the key of the
+  reader's record-level :class:`Restriction` (what it is built from: the owners, roles and
+  sharing rules). Queries that read ``$now``, and restrictions given as bare clauses, are
+  planned every time.
 * **Soft delete.** Rows with ``deleted_at`` set are left out unless ``include_deleted``.
   Lookup joins do not hide a soft-deleted parent: the row still points at it.
 * **Counts** (:func:`count`) are exact up to ``cap`` and counted over a LIMITed subquery, so
@@ -68,7 +70,7 @@ Decisions
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -107,8 +109,18 @@ class QuerySpec:
     include_deleted: bool = False
     #: fields the reader may not see, per object: they act as if they did not exist
     hidden: Mapping[str, frozenset[str]] | None = None
-    #: an extra SQL condition on the object's table (the reader's record-level access)
+    #: an extra SQL condition on the object's table (the reader's record-level access): a
+    #: clause, or a :class:`Restriction` whose plans may be kept
     restriction: Any = None
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """A condition on the object's table that names what it depends on: plans with it are
+    kept under ``key`` (None: never kept), and ``build`` makes the clause when one is planned."""
+
+    key: str | None
+    build: Callable[[], sa.ColumnElement[bool]]
 
 
 @dataclass(frozen=True)
@@ -188,14 +200,16 @@ def _plan(schema: StorageSchema, spec: QuerySpec, params: QueryParams, dialect: 
 
 
 def _plan_key(spec: QuerySpec, params: QueryParams, dialect: str) -> str | None:
-    """What a plan depends on, as text; None when it must not be reused: a reader's
-    record-level restriction is built for that reader and may change between calls."""
-    if spec.restriction is not None:
+    """What a plan depends on, as text; None when it must not be reused (a restriction given
+    as a bare clause, or one that says it may not be kept)."""
+    restriction = spec.restriction
+    if restriction is not None and (not isinstance(restriction, Restriction) or restriction.key is None):
         return None
     hidden = sorted((name, sorted(fields)) for name, fields in (spec.hidden or {}).items())
     fields = None if spec.fields is None else _paths(spec.fields)
     return repr((spec.object, spec.filter, _paths(spec.sort), fields, spec.search, spec.limit, spec.offset,
-                 spec.include_deleted, hidden, params.user_id, params.today, str(params.timezone), dialect))
+                 spec.include_deleted, hidden, params.user_id, params.today, str(params.timezone), dialect,
+                 restriction.key if restriction is not None else None))
 
 
 def run_query(conn: Connection, schema: StorageSchema, spec: QuerySpec,
@@ -272,7 +286,8 @@ def _select(query: ObjectQuery, fields: Sequence[str] | str | None) -> tuple[lis
 def _conditions(query: ObjectQuery, spec: QuerySpec) -> list[sa.ColumnElement[bool]]:
     conditions = query.base_conditions(spec.include_deleted)
     if spec.restriction is not None:
-        conditions.append(spec.restriction)
+        restriction = spec.restriction
+        conditions.append(restriction.build() if isinstance(restriction, Restriction) else restriction)
     if spec.filter is not None:
         conditions.append(query.where(spec.filter))
     if spec.search is not None:
@@ -311,4 +326,4 @@ def _planner_estimate(conn: Connection, table: sa.Table) -> int | None:
 
 
 __all__ = ["COUNT_CAP", "DEFAULT_SORT", "MAX_LIMIT", "Count", "Page", "QueryError", "QueryParams",
-           "QueryPlan", "QuerySpec", "count", "plan_query", "run_query"]
+           "QueryPlan", "QuerySpec", "Restriction", "count", "plan_query", "run_query"]

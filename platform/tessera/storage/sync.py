@@ -118,7 +118,9 @@ def deploy(registry: Registry, db: Database, allow_destructive: bool = False,
         _refuse(plan, allow_destructive)
         if plan.is_empty:
             return SyncResult(False, None, [], plan.packages, plan)
-        return _apply_on(conn, plan, actor)
+        result = _apply_on(conn, plan, actor)
+    db.analyze(sorted(plan.touched_tables))  # new indexes, rebuilt tables: fresh planner statistics
+    return result
 
 
 def _refuse(plan: Plan, allow_destructive: bool) -> None:
