@@ -108,7 +108,7 @@ def load_demo(registry: Registry, db: Database, *, scale: float = 1.0, seed: int
         with contextlib.suppress(Exception):  # the error that stopped the load is the one to report
             empty_org(registry, db)  # never leave a half-loaded demo behind
         raise
-    db.analyze([table.name for table in service.schema.metadata.sorted_tables])  # the planner meets the data
+    db.analyze([table.name for table in service.schema.metadata.tables.values()])  # the planner meets the data
     result.seconds = time.perf_counter() - started
     result.units = ctx.timeline.units
     result.counts = dict(sorted(ctx.writer.created.items()))
