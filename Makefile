@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test install install-dev bench clean
@@ -31,9 +32,13 @@ run: install
 	PORT=$(PORT) $(BIN)/tessera demo load
 	PORT=$(PORT) $(BIN)/tessera serve --port $(PORT)
 
-## make test: install the dev extras and run the whole suite
-test: install-dev
+## make test: install the dev extras and Debian's Chromium (for the Playwright browser tests; the
+## `playwright install` download is not used), then run the whole suite
+test: install-dev /usr/bin/chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+/usr/bin/chromium:
+	$(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
 ## make bench: the performance harness (figures go to bench/RESULTS.md by hand)
 bench: install-dev

@@ -115,3 +115,81 @@ def open_test_database(request, folder):
     finally:
         db.drop_schema()
         db.dispose()
+
+
+# ------------------------------------------------------------------------------ the demo company
+# Screens are tested against the demo company (tests/web with Flask's client, tests/browser
+# with Chromium): built once per run at a small scale, then copied for each consumer.
+
+import shutil
+
+DEMO_PASSWORD = "tessera-demo"
+DEMO_SCALE = 0.05
+
+
+@pytest.fixture(scope="session")
+def demo_site_factory(tmp_path_factory):
+    """``build(name) -> Flask app``: an app over its own copy of a SQLite org holding the L2C
+    package, the demo company (``DEMO_SCALE``) and the demo users (``tessera.demo.DEMO_USERS``:
+    admin, sales reps such as zhang.wei, managers, marketing, finance), all with the password
+    ``DEMO_PASSWORD``. The demo is loaded once per run; each call copies its files."""
+    built: dict[str, Path] = {}
+
+    def settings_for(folder: Path) -> dict:
+        return {"TESTING": True, "SECRET_KEY": "demo-site", "PASSWORD_PROFILE": "CHEAPEST", "DEMO_PASSWORD": DEMO_PASSWORD,
+                "DATABASE_URL": f"sqlite:///{folder / 'tessera.db'}", "LOGIN_RATE_LIMIT": "1000 per minute"}
+
+    def original() -> Path:
+        if "original" not in built:
+            from tessera.demo import load_demo
+            from tessera.demo.command import ensure_demo_users
+
+            folder = tmp_path_factory.mktemp("demo-original")
+            app = create_app(settings_for(folder))
+            service = app.extensions["tessera.records"]
+            load_demo(service.registry, service.db, scale=DEMO_SCALE)
+            ensure_demo_users(dict(app.config), "default")
+            service.db.dispose()
+            app.extensions["tessera.platform"].dispose()
+            built["original"] = folder
+        return built["original"]
+
+    def build(name: str):
+        source = original()
+        folder = tmp_path_factory.mktemp(f"demo-{name}")
+        shutil.copytree(source, folder, dirs_exist_ok=True)
+        return create_app(settings_for(folder))
+
+    return build
+
+
+# ------------------------------------------------------------------------------ script payloads
+
+#: breaks out of an attribute and of the text, then runs: each sets window.__xss when it runs
+SCRIPT_PAYLOAD = '"><script>window.__xss=1</script><img src=x onerror=window.__xss=1>'
+SHORT_PAYLOAD = '"><img src=x onerror=__xss=1>'
+
+
+@pytest.fixture(scope="session")
+def store_script_payloads():
+    """``store(records, actor, marker) -> (lead, payloads)``: a lead (through the record
+    service) whose every writable text field holds a script payload that sets ``window.__xss``
+    if it ever runs, each starting with ``marker`` so a search finds it; ``payloads`` maps
+    field names to what was stored."""
+
+    def store(records, actor, marker: str):
+        obj = records.registry.object("lead")
+        payloads = {}
+        for field in obj.fields.values():
+            if field.type not in ("text", "textarea") or field.system or field.computed or field.read_only:
+                continue
+            for payload in (SCRIPT_PAYLOAD, SHORT_PAYLOAD):
+                value = f"{marker}{payload}"
+                if field.max_length is None or len(value) <= field.max_length:
+                    payloads[field.name] = value
+                    break
+        payloads.pop("credit_code", None)  # a format rule refuses anything but a credit code
+        values = {**payloads, "status": "in_progress", "phone": "+86 13900009999"}
+        return records.create("lead", values, actor=actor), payloads
+
+    return store

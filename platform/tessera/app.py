@@ -53,9 +53,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security_web.init_app(app, orgs.store)  # sessions, API tokens, CSRF, login limits, /login
 
     from .api import bp as api_bp
+    from .web import init_app as init_screens
+    from .web.records import bp as records_bp
     from .web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
+    init_screens(app)  # the app shell, list views, kanban boards, value display
+    app.register_blueprint(records_bp)  # record pages, create and edit forms
     app.register_blueprint(api_bp)  # /api/v1 and /api/docs
     return app
 

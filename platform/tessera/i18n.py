@@ -20,11 +20,19 @@ TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
 
 def select_locale() -> str:
-    """Babel's locale for this request: ?lang=, then the signed-in user's language, then the
-    browser's preference, then English."""
+    """Babel's locale for this request: ?lang= (remembered in the session, so the pages and
+    htmx fragments that follow keep the language switched to), then the signed-in user's
+    language, then the browser's preference, then English."""
+    from flask import session
+
     languages = current_app.config["LANGUAGES"]
     asked = request.args.get("lang")
     chosen = asked if asked in languages else None
+    if chosen is not None:
+        if session.get("lang") != chosen:
+            session["lang"] = chosen
+    elif session.get("lang") in languages:
+        chosen = session["lang"]
     if chosen is None:
         from tessera.security.web import current_actor
 

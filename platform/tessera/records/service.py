@@ -52,6 +52,7 @@ from .events import RecordChange, RecordEvents
 from .hooks import connect_plugins
 from .inputs import RecordInput
 from .numbering import next_number
+from .preview import Previews
 from .reading import Reading
 from .rollups import Rollups
 
@@ -229,7 +230,7 @@ class RecordService:
             return work.count(object_name, **options)
 
 
-class UnitOfWork(Checks, Reading, Deletion, Rollups, Children):
+class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
     """Record operations inside one transaction, acting as one user."""
 
     def __init__(self, service: RecordService, conn: Connection, actor: Actor, *, read_only: bool = False) -> None:
