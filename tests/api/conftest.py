@@ -39,6 +39,10 @@ class Api:
     tokens: dict[str, str]
     kind: str
     ids: dict[str, int] = field(default_factory=dict)
+    #: ends the name of every org (and PostgreSQL schema) of the session, which drops them
+    suffix: str = ""
+    #: user name -> user id
+    users: dict[str, int] = field(default_factory=dict)
 
     @property
     def client(self) -> Any:
@@ -65,6 +69,26 @@ class Api:
     def records(self) -> Any:
         """The org's record service (as the system, for arranging data)."""
         return self.app.extensions["tessera.orgs"].get(self.org).records
+
+    def another_org(self, prefix: str, users: dict[str, str]) -> Api:
+        """A further org of the same app and platform (its own SQLite file or PostgreSQL
+        schema, dropped with the session's), with a user per ``{username: role}`` and a token
+        each: the org's own ``Api``."""
+        from tessera.orgs import create_org
+
+        name = f"{prefix}_{self.suffix}"
+        create_org(self.app.config, name, plugins=self.app.extensions["tessera.plugins"])
+        other = Api(self.app, name, {}, self.kind, suffix=self.suffix)
+        other.add_users({username: (role, "en") for username, role in users.items()})
+        return other
+
+    def add_users(self, users: dict[str, tuple[str, str]]) -> None:
+        """Users of this org, ``{username: (role, locale)}``, each with an API token."""
+        store = self.app.extensions["tessera.platform"]
+        for username, (role, locale) in users.items():
+            user = store.create_user(self.org, username, PASSWORD, role, locale=locale)
+            self.users[username] = user.id
+            self.tokens[username] = store.create_token(user, "tests")[0]
 
 
 @pytest.fixture(scope="session")
@@ -102,12 +126,8 @@ def api(request, tmp_path_factory, example_plugin_wheel_site) -> Iterator[Api]:
     finally:
         sys.path.remove(str(example_plugin_wheel_site))
     try:
-        store = app.extensions["tessera.platform"]
-        tokens = {}
-        for username, (role, locale) in USERS.items():
-            user = store.create_user(org, username, PASSWORD, role, locale=locale)
-            tokens[username] = store.create_token(user, "tests")[0]
-        api = Api(app, org, tokens, request.param)
+        api = Api(app, org, {}, request.param, suffix=suffix)
+        api.add_users(USERS)
         api.ids = _catalogue(api)
         yield api
     finally:
@@ -136,6 +156,14 @@ def _drop_schemas(url: str, suffix: str) -> None:
                 conn.execute(sa.schema.DropSchema(name, cascade=True, if_exists=True))
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def l2c_templates(tmp_path_factory) -> Any:
+    """Valid records of every L2C object to copy into an org (see l2c_records.py)."""
+    from tests.api.l2c_records import load_templates
+
+    return load_templates(tmp_path_factory.mktemp("l2c-templates"))
 
 
 @pytest.fixture

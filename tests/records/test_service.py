@@ -290,6 +290,59 @@ def test_unique_fields_refuse_a_value_another_record_has(service):
                                        "credit_limit": ["Must be at least 0."]}
 
 
+RATE = """
+label: {en: Rate, zh-CN: 汇率}
+plural_label: {en: Rates, zh-CN: 汇率}
+name_field: currency
+fields:
+  currency: {type: text, label: {en: Currency, zh-CN: 币种}}
+  day: {type: date, label: {en: Day, zh-CN: 日期}}
+  value: {type: decimal, label: {en: Value, zh-CN: 值}}
+indexes:
+  - {name: ux_rate_day, fields: [currency, day], unique: true}
+"""
+
+
+@pytest.fixture
+def rates(write_package, tmp_path, database):
+    from tessera.metadata.registry import build_org_registry
+    from tessera.records.service import RecordService
+    from tessera.storage.sync import deploy
+
+    write_package("fx", {"objects/rate.yaml": RATE})
+    registry = build_org_registry(["fx"], search_paths=[tmp_path])
+    deploy(registry, database)
+    return RecordService(registry, database)
+
+
+def test_a_unique_index_of_several_fields_refuses_a_combination_another_record_has(rates):
+    first = rates.create("rate", {"currency": "USD", "day": "2026-03-01", "value": 7.1})
+    rates.create("rate", {"currency": "USD", "day": "2026-03-02", "value": 7.2})
+    rates.create("rate", {"currency": "EUR", "day": "2026-03-01", "value": 7.9})
+    rates.create("rate", {"currency": "USD", "value": 7.0})
+    rates.create("rate", {"currency": "USD", "value": 7.0})  # a blank never clashes
+    expected = {"currency": ["Another rate already has this combination of values."],
+                "day": ["Another rate already has this combination of values."]}
+    with pytest.raises(ValidationFailed) as raised:
+        rates.create("rate", {"currency": "USD", "day": "2026-03-01", "value": 7.3})
+    assert raised.value.messages() == expected
+    second = rates.query("rate", filter={"day": "2026-03-02"}).rows[0]
+    with pytest.raises(ValidationFailed) as raised:
+        rates.update("rate", second["id"], {"day": "2026-03-01"}, version=second["version"])
+    assert raised.value.messages() == expected
+    rates.update("rate", first["id"], {"value": 7.15}, version=first["version"])  # its own combination
+
+
+def test_a_clash_that_races_past_the_check_is_still_a_validation_error(rates, monkeypatch):
+    from tessera.records.checks import Checks
+
+    rates.create("rate", {"currency": "USD", "day": "2026-03-01", "value": 7.1})
+    monkeypatch.setattr(Checks, "_check_unique", lambda *args: None)  # as if written meanwhile
+    with pytest.raises(ValidationFailed) as raised:
+        rates.create("rate", {"currency": "USD", "day": "2026-03-01", "value": 7.3})
+    assert set(raised.value.messages()) == {"currency", "day"}
+
+
 # ------------------------------------------------------------------ queries
 
 def test_filtered_rollups_count_only_matching_children(service):

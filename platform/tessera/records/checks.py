@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from tessera.expressions import EvalContext, FormulaError
-from tessera.metadata.model import FieldDef
+from tessera.metadata.model import FieldDef, IndexDef
 from tessera.storage.tables import constraint_name
 
 from . import errors as E
@@ -89,6 +89,7 @@ class Checks:
                 if option is not None and not option.active and item not in old_values:
                     problems.setdefault(field.name, []).append(Problem(E.NOT_AN_OPTION, {"value": item}))
         self._check_lookups(runtime, record, prior, problems)
+        self._check_owner(record, prior, problems)
         self._check_unique(runtime, record, prior, problems)
 
     def _check_unique(self, runtime: ObjectRuntime, record: dict[str, Any], prior: dict[str, Any] | None,
@@ -103,12 +104,28 @@ class Checks:
                 clash = clash.where(table.c.id != prior["id"])
             if self.conn.execute(clash.limit(1)).first() is not None:
                 problems.setdefault(field.name, []).append(Problem(E.NOT_UNIQUE, {"object": runtime.object.name}))
+        for index in runtime.unique_indexes:
+            values = [record.get(name) for name in index.fields]
+            if (any(value is None for value in values) or any(name in problems for name in index.fields)
+                    or (prior is not None and all(prior.get(n) == v for n, v in zip(index.fields, values, strict=True)))):
+                continue  # NULLs never clash in a unique index; an unchanged combination is fine
+            clash = sa.select(table.c.id).where(*(table.c[n] == v for n, v in zip(index.fields, values, strict=True)))
+            if prior is not None:
+                clash = clash.where(table.c.id != prior["id"])
+            if self.conn.execute(clash.limit(1)).first() is not None:
+                for name in index.fields:
+                    problems.setdefault(name, []).append(_not_unique(runtime, index))
 
     def _unique_violation(self, runtime: ObjectRuntime, exc: sa.exc.IntegrityError) -> ValidationFailed | None:
         """A writer racing past the check above hits the unique index: say which field."""
         text = str(exc.orig)
+        table = runtime.table.name
+        for index in runtime.unique_indexes:  # SQLite names the columns, PostgreSQL the index
+            if index.name in text or all(f"{table}.{name}" in text for name in index.fields):
+                problem = _not_unique(runtime, index)
+                return ValidationFailed(runtime.object.name, {name: [problem] for name in index.fields})
         for field in runtime.unique:
-            if constraint_name("uq", runtime.object.name, (field.name,)) in text or f"{runtime.table.name}.{field.name}" in text:
+            if constraint_name("uq", runtime.object.name, (field.name,)) in text or f"{table}.{field.name}" in text:
                 return ValidationFailed(runtime.object.name, {field.name: [
                     Problem(E.NOT_UNIQUE, {"object": runtime.object.name})]})
         return None
@@ -129,6 +146,18 @@ class Checks:
             if found is None:
                 problems.setdefault(field.name, []).append(
                     Problem(E.NO_SUCH_RECORD, {"object": field.target, "id": target_id}))
+
+    def _check_owner(self, record: dict[str, Any], prior: dict[str, Any] | None,
+                     problems: dict[str, list[Problem]]) -> None:
+        """A record is owned by a user of its own org (user ids are unique across orgs, so an
+        id of another org's user is no user here). Checked when the identity store is known."""
+        owner = record.get("owner_id")
+        directory = self.service.policy.directory
+        if (directory is None or owner is None or "owner_id" in problems or owner == self.actor.id
+                or (prior is not None and prior.get("owner_id") == owner)):
+            return
+        if owner not in directory.users_in_roles(self.service.org, self.service.registry.roles):
+            problems.setdefault("owner_id", []).append(Problem(E.NO_SUCH_RECORD, {"object": "user", "id": owner}))
 
     def _compute_stored_formulas(self, runtime: ObjectRuntime, record: dict[str, Any],
                                  prior: dict[str, Any] | None, problems: dict[str, list[Problem]]) -> None:
@@ -188,3 +217,8 @@ def _to_field(field: FieldDef, value: Any) -> Any:
     if kind == "text" and value == "":
         return None
     return value
+
+
+def _not_unique(runtime: ObjectRuntime, index: IndexDef) -> Problem:
+    """The problem of a clash in a unique index of the metadata (one field or several)."""
+    return Problem(E.NOT_UNIQUE if len(index.fields) == 1 else E.NOT_UNIQUE_TOGETHER, {"object": runtime.object.name})

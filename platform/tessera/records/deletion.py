@@ -25,6 +25,7 @@ class Deletion:
         """Soft-delete (to the recycle bin) unless ``hard``; honours each lookup's on_delete."""
         self._require_writable()
         runtime = self.service.runtime(object_name)
+        self.access.require(object_name, "delete")  # first: without it, no id may tell whether it exists
         prior = self._load(runtime, record_id, include_deleted=hard, for_update=True)
         if prior is None:
             raise RecordNotFound(object_name, record_id)
@@ -81,6 +82,7 @@ class Deletion:
         """Bring a soft-deleted record back, with the children deleted along with it."""
         self._require_writable()
         runtime = self.service.runtime(object_name)
+        self.access.require(object_name, "delete")  # first: without it, no id may tell whether it exists
         prior = self._load(runtime, record_id, include_deleted=True, for_update=True)
         if prior is None or prior.get("deleted_at") is None and not self._is_deleted(runtime, record_id):
             raise RecordNotFound(object_name, record_id)

@@ -46,6 +46,7 @@ NO_SUCH_RECORD = _l("There is no %(object)s with id %(id)s.")
 NOT_A_RECORD_ID = _l("Enter the id of an existing %(object)s.")
 INVALID_VALUE = _l("This value is not valid.")
 NOT_UNIQUE = _l("Another %(object)s already has this value.")
+NOT_UNIQUE_TOGETHER = _l("Another %(object)s already has this combination of values.")
 FORMULA_FAILED = _l("The rule '%(rule)s' could not be checked: %(detail)s")
 
 

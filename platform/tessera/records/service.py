@@ -100,6 +100,7 @@ class ObjectRuntime:
         self.rules = [r for r in obj.validations if r.active]
         self.choices = [f for f in obj.fields.values() if f.type in ("picklist", "multi_picklist")]
         self.unique = [f for f in obj.fields.values() if f.unique and not f.system and f.type != "auto_number"]
+        self.unique_indexes = [index for index in obj.indexes if index.unique]  # `indexes:` of the metadata
         # roll-ups on other objects that summarise this one: (parent object, parent field, link field)
         self.parent_rollups = [
             (other.name, field, field.rollup.relationship)
@@ -319,6 +320,8 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         """Who changed what, when: one entry per version (hidden fields left out)."""
         runtime = self.service.runtime(object_name)
         self._require_record(runtime, record_id, "read", include_deleted=True)
+        if self._load(runtime, record_id, include_deleted=True) is None:  # who reaches every record: not this one
+            raise RecordNotFound(object_name, record_id)
         history = self.service.schema.history
         rows = self.conn.execute(
             sa.select(history).where((history.c.object == object_name) & (history.c.record_id == record_id))
@@ -370,6 +373,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         """Change the given fields. ``version`` is the version the caller read; pass None only
         from code that acts on the latest state on purpose (flows, roll-ups)."""
         runtime = self.service.runtime(object_name)
+        self.access.require(object_name, "edit")  # first: without it, no id may tell whether it exists
         prior = self._load(runtime, record_id, for_update=True)
         if prior is None:
             raise RecordNotFound(object_name, record_id)
@@ -547,6 +551,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         self.service.runtime(object_name)
         action = self.service.actions.get(object_name, name)
         runtime = self.service.runtime(object_name)
+        self.access.require(object_name, action.permission)  # first: without it, no id may tell whether it exists
         if self._load(runtime, record_id) is None:
             raise RecordNotFound(object_name, record_id)
         self._require_record(runtime, record_id, action.permission)
