@@ -345,6 +345,18 @@ def test_a_clash_that_races_past_the_check_is_still_a_validation_error(rates, mo
 
 # ------------------------------------------------------------------ queries
 
+def test_a_parent_is_written_only_when_a_change_moves_one_of_its_rollups(service):
+    acme = account(service)
+    quote = service.create("quote", {"account": acme["id"]})
+    assert service.get("account", acme["id"])["version"] == 1  # totals of 0 stayed 0
+    quote = service.update("quote", quote["id"], {"valid_until": "2026-12-31"}, version=quote["version"])
+    assert service.get("account", acme["id"])["version"] == 1  # no roll-up reads valid_until
+    service.update("quote", quote["id"], {"status": "accepted"}, version=quote["version"])
+    after = service.get("account", acme["id"])
+    assert after["accepted_quotes"] == 1 and after["version"] == 2
+    assert [entry["changes"] for entry in service.history("account", acme["id"])][-1] == {"accepted_quotes": [0, 1]}
+
+
 def test_filtered_rollups_count_only_matching_children(service):
     acme = account(service)
     draft = service.create("quote", {"account": acme["id"]})

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from tessera.metadata.filters import Condition
 from tessera.metadata.model import FieldDef
 from tessera.storage.query_filter import ObjectQuery
 
@@ -25,27 +26,33 @@ class Rollups:
     def _update_parent_rollups(self, runtime: ObjectRuntime, before: Mapping[str, Any] | None,
                                after: Mapping[str, Any] | None) -> None:
         """Recompute the roll-ups that summarise this record on the parents it points to,
-        before and after the change (a re-parented line updates both quotes)."""
-        touched: dict[str, set[int]] = {}
+        before and after the change (a re-parented line updates both quotes). An update that
+        changes none of a roll-up's inputs (its link, the summed field, the fields its filter
+        reads) leaves that roll-up alone: renaming a lead does not recount its pool."""
+        touched: dict[tuple[str, int], set[str]] = {}
         for parent_name, field, link in runtime.parent_rollups:
+            if before is not None and after is not None and not any(
+                    before.get(name) != after.get(name) for name in _inputs(field)):
+                continue
             for state in (before, after):
                 parent_id = state.get(link) if state else None
                 if parent_id is not None:
-                    touched.setdefault(parent_name, set()).add(int(parent_id))
-        for parent_name, ids in touched.items():
-            for parent_id in sorted(ids):
-                self._recompute_rollups(parent_name, parent_id)
+                    touched.setdefault((parent_name, int(parent_id)), set()).add(field.name)
+        for (parent_name, parent_id), names in sorted(touched.items()):
+            self._recompute_rollups(parent_name, parent_id, names)
 
-    def _recompute_rollups(self, parent_name: str, parent_id: int) -> None:
+    def _recompute_rollups(self, parent_name: str, parent_id: int, names: set[str]) -> None:
+        """Recompute the roll-ups ``names`` of one parent; it is written (a new version, with
+        history) only when a value actually changed."""
         parent_runtime = self.service.runtime(parent_name)
         current = self._load(parent_runtime, parent_id)
         if current is None:
             return
         values: dict[str, Any] = {}
-        for field in parent_runtime.object.fields.values():
-            if field.rollup is None:
-                continue
-            values[field.name] = self._aggregate(field, parent_id)
+        for name in sorted(names):
+            value = self._aggregate(parent_runtime.object.fields[name], parent_id)
+            if value != current.get(name):
+                values[name] = value
         if values:
             with self._as_system():
                 self._write(parent_runtime, current, {}, None, trusted=values)
@@ -96,3 +103,33 @@ class Rollups:
         statement = sa.select(*columns).select_from(source).where(where)
         cache[id(field)] = statement
         return statement
+
+
+def _inputs(field: FieldDef) -> set[str]:
+    """The child's fields a roll-up reads: its link, the summarised field, deletion, and the
+    fields its filter reads (the first step of each path)."""
+    rollup = field.rollup
+    assert rollup is not None
+    found = {rollup.relationship, "deleted_at"}
+    if rollup.field:
+        found.add(rollup.field)
+    pending: list[Any] = [rollup.filter] if rollup.filter is not None else []
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Condition):
+            found.add(item.path[0])
+        else:
+            pending.extend(item.items)
+    return found
+
+
+def empty_rollup(field: FieldDef, table: sa.Table) -> Any:
+    """A roll-up's value over no children: 0 for counts and sums (in the column's own type),
+    blank for min, max and average."""
+    rollup = field.rollup
+    assert rollup is not None
+    if rollup.aggregate == "count":
+        return 0
+    if rollup.aggregate == "sum":
+        return 0 if isinstance(table.c[field.name].type, sa.BigInteger) else Decimal(0)
+    return None

@@ -54,7 +54,7 @@ from .inputs import RecordInput
 from .numbering import next_number
 from .preview import Previews
 from .reading import Reading
-from .rollups import Rollups
+from .rollups import Rollups, empty_rollup
 
 #: columns a record carries besides its fields
 SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "version")
@@ -101,6 +101,8 @@ class ObjectRuntime:
         self.choices = [f for f in obj.fields.values() if f.type in ("picklist", "multi_picklist")]
         self.unique = [f for f in obj.fields.values() if f.unique and not f.system and f.type != "auto_number"]
         self.unique_indexes = [index for index in obj.indexes if index.unique]  # `indexes:` of the metadata
+        # what a record's roll-ups are before it has children: counts and sums 0, the rest blank
+        self.empty_rollups = {f.name: empty_rollup(f, self.table) for f in obj.fields.values() if f.rollup is not None}
         # roll-ups on other objects that summarise this one: (parent object, parent field, link field)
         self.parent_rollups = [
             (other.name, field, field.rollup.relationship)
@@ -407,6 +409,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
             record.update(trusted)
         if prior is None:
             self._apply_defaults(runtime, record, given)
+            record.update(runtime.empty_rollups)  # a new record has no children yet
         self._check_record(runtime, record, prior, problems)
         self._compute_stored_formulas(runtime, record, prior, problems)
         self._run_rules(runtime, record, prior, problems)
