@@ -86,3 +86,36 @@ def test_a_read_only_unit_of_work_refuses_to_write(service):
         with pytest.raises(RuntimeError, match="read_only"):
             work.delete("account", record["id"])
     assert service.count("account").value == 1
+
+
+def test_sqlite_writers_take_turns_through_a_file_lock_other_processes_see(tmp_path):
+    import fcntl
+    import multiprocessing
+
+    from tessera.storage.database import Database
+
+    db = Database.connect(f"sqlite:///{tmp_path / 'org.db'}")
+    try:
+        def try_lock(results):  # another process, as another gunicorn worker would be
+            with open(db._writers.path, "a+b") as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    results.put("got it")
+                except BlockingIOError:
+                    results.put("waits")
+
+        def other_process() -> str:
+            results = multiprocessing.get_context("fork").Queue()
+            process = multiprocessing.get_context("fork").Process(target=try_lock, args=(results,))
+            process.start()
+            process.join(timeout=30)
+            return results.get(timeout=30)
+
+        with db.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            assert other_process() == "waits"
+        assert other_process() == "got it"
+        with db.read():  # readers do not queue
+            assert other_process() == "got it"
+    finally:
+        db.dispose()

@@ -7,10 +7,14 @@ connection from a :class:`Database`, so the org is never implicit.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +32,12 @@ class Database:
     engine: Engine
     schema: str | None = None
     _metadata: sa.MetaData | None = field(default=None, repr=False)
+    _writers: WriterQueue | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self._writers = WriterQueue(Path(database).with_name(Path(database).name + ".writers"))
 
     @classmethod
     def connect(cls, url: str, *, schema: str | None = None, **engine_options: Any) -> Database:
@@ -63,8 +73,13 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A connection inside one transaction, committed on success, rolled back on error."""
-        with self.engine.begin() as conn:
+        """A connection inside one transaction, committed on success, rolled back on error.
+        On a SQLite file, writers take turns in a :class:`WriterQueue` first."""
+        if self._writers is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._writers, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -97,6 +112,60 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._writers is not None:
+            self._writers.close()
+
+
+class WriterQueue:
+    """Writers of one SQLite file take turns here before ``BEGIN IMMEDIATE``.
+
+    SQLite lets one writer in at a time; the others wait in its busy handler, which sleeps 1,
+    2, 5, 10... ms between tries, so under concurrent writes a writer spends much of its time
+    asleep after the lock was already free. Here they wait on an exclusive ``flock`` of a file
+    beside the database (across processes: gunicorn workers) behind a lock per process
+    (threads), and the kernel wakes the next one the moment the lock is released. Reentrant
+    within a thread: only the outermost turn holds the file lock.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            if self._depth == 0:
+                fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+            self._depth += 1
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def _descriptor(self) -> int:
+        if self._fd is not None and self._pid != os.getpid():
+            os.close(self._fd)  # a forked worker's own copy: the parent keeps its lock
+            self._fd = None
+        if self._fd is None:  # a descriptor of this process: a parent's lock is not shared
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            self._pid = os.getpid()
+        return self._fd
 
 
 def normalise_url(url: str) -> str:
