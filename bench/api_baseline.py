@@ -1,7 +1,8 @@
 """The ceiling for bench/api_wrk.py: hand-written Flask + SQLAlchemy Core endpoints doing what
 the generated API does for leads, on the same table, with the same engine settings and the same
-JSON encoding — and nothing else (no permissions, validation, history, events, hooks or
-authentication).
+JSON encoding, and writes through the same ``Database.begin`` (on SQLite its writers take
+turns on the same file lock) — and nothing else (no permissions, validation, history, events,
+hooks or authentication).
 
     gunicorn -w 2 -b 127.0.0.1:8001 'api_baseline:create_app()'   # with bench/ on the path
     TESSERA_DATABASE_URL=sqlite:///instance/tessera.db (the org 'default' is read)
@@ -73,7 +74,7 @@ def create_app() -> Flask:
         body = request.get_json()
         values = {k: body.get(k) for k in ("name", "company", "phone", "status")}
         values.update(created_at=now(), updated_at=now(), version=1, score=0, grade="cold")
-        with engine.begin() as conn:
+        with db.begin() as conn:
             row = conn.execute(insert, values).mappings().one()
         return _json(dict(row), 201, etag=row["version"])
 
@@ -81,7 +82,7 @@ def create_app() -> Flask:
     def update_lead(lead_id: int) -> Response:
         version = int(request.headers.get("If-Match", "0").strip('"'))
         body = request.get_json()
-        with engine.begin() as conn:
+        with db.begin() as conn:
             row = conn.execute(update, {"_id": lead_id, "_version": version, "updated_at": now(),
                                         "title": body.get("title")}).mappings().first()
         if row is None:
