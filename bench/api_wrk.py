@@ -13,7 +13,7 @@ events and authentication; the generated side authenticates every request with a
 and acts as an admin (no record-level filter).
 
 Needs wrk (Debian: apt-get install wrk). The demo is loaded into ``--instance`` the first time
-(``tessera demo load --scale N``: about 25 s per unit of scale on SQLite) and reused afterwards.
+(``tessera demo load --scale N``: about 35 s per unit of scale on SQLite; scale 100 took 59 minutes) and reused afterwards.
 """
 
 from __future__ import annotations
