@@ -70,6 +70,16 @@ fields:
   account_label: {type: formula, result: text, expression: "account.name", label: {en: Account name, zh-CN: 客户名}}
 """
 
+DEAL_ROLE = """
+name: deal_role
+label: {en: Deal role, zh-CN: 商机角色}
+plural_label: {en: Deal roles, zh-CN: 商机角色}
+name_field: deal
+fields:
+  deal: {type: lookup, target: deal, related_name: roles, label: {en: Deal, zh-CN: 商机}}
+  role: {type: text, label: {en: Role, zh-CN: 角色}}
+"""
+
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
@@ -79,6 +89,7 @@ def registry(tmp_path_factory):
     (package / "package.yaml").write_text("name: pkg\nversion: 1.0.0\nlabel: {en: pkg, zh-CN: pkg}\n")
     (package / "objects" / "account.yaml").write_text(textwrap.dedent(ACCOUNT).lstrip(), encoding="utf-8")
     (package / "objects" / "deal.yaml").write_text(textwrap.dedent(DEAL).lstrip(), encoding="utf-8")
+    (package / "objects" / "deal_role.yaml").write_text(textwrap.dedent(DEAL_ROLE).lstrip(), encoding="utf-8")
     return build_org_registry(["pkg"], search_paths=[root])
 
 
@@ -541,3 +552,13 @@ def test_hidden_fields_give_a_plan_of_their_own(env):
         hidden = run_query(conn, schema, QuerySpec("deal", sort=("id",), hidden={"deal": frozenset({"amount"})}),
                            PARAMS).rows[0]
     assert "amount" in everything and "amount" not in hidden
+
+
+def test_searching_an_object_named_by_a_lookup_searches_the_target_name(env):
+    schema, db = env
+    with db.begin() as conn:
+        _insert(conn, schema.table("deal_role"), [{"id": 1, "deal": 1, "role": "buyer"},
+                                                  {"id": 2, "deal": 2, "role": "user"}])
+        page = run_query(conn, schema, QuerySpec("deal_role", search="rollout", fields=("id",)), PARAMS)
+        counted = count(conn, schema, QuerySpec("deal_role", search="rollout"), params=PARAMS)
+    assert [row["id"] for row in page.rows] == [1] and counted.value == 1

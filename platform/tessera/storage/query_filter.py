@@ -292,8 +292,16 @@ class ObjectQuery:
         if not words:
             return None
         names = self.object.search_fields or (self.object.name_field,)
-        hidden = self.scope.hidden.get(self.object.name, frozenset())
-        columns = [self.table.c[n] for n in names if n in self.table.c and n not in hidden]
+        columns = []
+        for name in names:  # a lookup (a contact role named by its contact) searches the target's name
+            field = self.object.fields.get(name)
+            target = self.schema.registry.objects.get(field.target) if field is not None and field.target else None
+            try:
+                column, found = self.column((name, target.name_field) if target is not None else (name,))
+            except LookupError:
+                continue  # hidden from the reader, or no column
+            if field_kind(found) == "text":
+                columns.append(column)
         if not columns:
             self.errors["search"] = f"{self.object.name} has no search fields"
             return None
