@@ -276,6 +276,10 @@ def _current_lines(work: Any, obj: ObjectDef, ident: int, grids: list[tuple[Rela
 
 
 def _require_edit(work: Any, obj: ObjectDef, ident: int) -> None:
+    # a role that may not change the object at all gets 403 whatever the record (as the API
+    # answers): never 404, which would tell it which ids exist
+    if "edit" not in work.permitted(obj.name):
+        abort(403)
     allowed = work.permitted(obj.name, ident)
     if not allowed:
         abort(404)
