@@ -17,6 +17,8 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from tessera.metadata.registry import build_org_registry
@@ -99,13 +101,16 @@ def seed(service: RecordService, rows: int) -> None:
     service.db.analyze(["account", "tessera_shares", "tessera_team_members"])  # as a deploy or a load leaves it
 
 
-def timed(repeat: int, func) -> float:
-    samples = []
+def interleaved(repeat: int, funcs: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """The median time of each function, run in turn (a, b, c, a, b, c, ...) so that a change in
+    the machine's load falls on all of them alike."""
+    samples: dict[str, list[float]] = {name: [] for name in funcs}
     for _ in range(repeat):
-        started = time.perf_counter()
-        func()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        for name, func in funcs.items():
+            started = time.perf_counter()
+            func()
+            samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def main() -> None:
@@ -123,10 +128,13 @@ def main() -> None:
             rep = Actor(id=10, name="rep", role="rep")
             manager = Actor(id=2, name="manager", role="manager")
             options = dict(filter={"status__in": ["prospect", "active"]}, fields=["name", "region", "status"], limit=50)
-            print(f"{db.dialect}: {args.rows:,} accounts, {USERS} owners; median of {args.repeat} pages")
-            base = timed(args.repeat, lambda: service.query("account", actor=admin, **options))
-            for label, actor in (("rep (own + shares + team + rule)", rep), ("manager (200 reps below)", manager)):
-                mine = timed(args.repeat, lambda a=actor: service.query("account", actor=a, **options))
+            print(f"{db.dialect}: {args.rows:,} accounts, {USERS} owners; median of {args.repeat} pages, "
+                  "the readers in turn")
+            readers = {"admin": admin, "rep (own + shares + team + rule)": rep, "manager (200 reps below)": manager}
+            times = interleaved(args.repeat, {label: partial(service.query, "account", actor=actor, **options)
+                                              for label, actor in readers.items()})
+            base = times.pop("admin")
+            for label, mine in times.items():
                 print(f"{label:<34} {base * 1e3:7.2f} ms unrestricted, {mine * 1e3:7.2f} ms restricted, "
                       f"ratio {mine / base:.2f}")
         finally:

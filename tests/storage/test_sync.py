@@ -313,6 +313,28 @@ def test_tables_the_metadata_never_described_are_left_alone(org):
     assert org.foreign_keys("sessions") == {"account_id": ("account", None)}
 
 
+def test_a_full_index_that_should_be_partial_is_replaced_once_and_then_left_alone(org):
+    """Databases deployed before the shares indexes became partial get them replaced on the next
+    deploy; the reflected condition then compares equal, so a further deploy changes nothing."""
+    org.deploy(account=ACCOUNT)
+    shares = org.schema.shares
+    with org.db.begin() as conn:
+        sa.Index("ix_tessera_shares_role", shares.c.object, shares.c.role, shares.c.record_id).drop(conn)
+        sa.Index("ix_tessera_shares_role", shares.c.object, shares.c.role, shares.c.record_id).create(conn)
+
+    plan = plan_sync(org.metadata(account=ACCOUNT), org.db)
+
+    assert [(s.kind, s.table) for s in plan.steps if s.kind != "note"] == [
+        ("drop_index", "tessera_shares"), ("create_index", "tessera_shares")]
+    assert "create index ix_tessera_shares_role on tessera_shares (object, role, record_id) where role is set" \
+        in plan.render()
+    apply_sync(plan)
+    [live] = [i for i in sa.inspect(org.db.engine).get_indexes("tessera_shares", schema=org.db.schema)
+              if i["name"] == "ix_tessera_shares_role"]
+    assert "role IS NOT NULL" in str(next(iter(live["dialect_options"].values()))).replace('"', "")
+    assert plan_sync(org.metadata(account=ACCOUNT), org.db).is_empty
+
+
 def test_the_bundled_l2c_package_deploys_and_a_second_deploy_changes_nothing(database):
     registry = build_org_registry(["l2c"])
 

@@ -10,6 +10,7 @@ taken from the last deployed snapshot when that says it holds a decimal.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,6 +152,22 @@ class LiveIndex:
     name: str
     columns: tuple[str, ...]
     unique: bool
+    where_set: str | None = None  # a partial index over rows where this column IS NOT NULL
+
+
+_WHERE_SET = re.compile(r'^\(*\s*"?(\w+)"?\s+IS\s+NOT\s+NULL\s*\)*$', re.IGNORECASE)
+
+
+def _where_set(info: Mapping[str, Any]) -> str | None:
+    """The column of a reflected partial index's ``column IS NOT NULL`` condition; any other
+    condition is kept as its text, so that it never compares equal to one of ours."""
+    options = info.get("dialect_options") or {}
+    where = options.get("sqlite_where", options.get("postgresql_where"))
+    if where is None:
+        return None
+    text = str(where).strip()
+    found = _WHERE_SET.match(text)
+    return found.group(1) if found else text
 
 
 @dataclass(frozen=True)
@@ -196,7 +213,7 @@ def read_live(conn: Connection, schema: str | None) -> dict[str, LiveTable]:
         for info in indexes:
             if info.get("name") and all(info.get("column_names") or [None]):
                 tables[name].indexes[info["name"]] = LiveIndex(
-                    info["name"], tuple(info["column_names"]), bool(info.get("unique")))
+                    info["name"], tuple(info["column_names"]), bool(info.get("unique")), _where_set(info))
     for (_, name), fks in inspector.get_multi_foreign_keys(schema=schema, filter_names=names).items():
         for info in fks:
             columns = info.get("constrained_columns") or []

@@ -36,6 +36,7 @@ from .sync_steps import (
     Refusal,
     StateColumn,
     Step,
+    copy_index,
     examples_text,
     op_add_column,
     op_alter_type,
@@ -58,7 +59,7 @@ from .sync_steps import (
     short_name,
     target_table,
 )
-from .tables import RETIRED_PREFIX, SYSTEM_PREFIX, StorageSchema
+from .tables import RETIRED_PREFIX, SYSTEM_PREFIX, StorageSchema, index_where
 
 # ------------------------------------------------------------------------------ the planner
 
@@ -286,13 +287,14 @@ class Planner:
         converting = {c for c, (_, _, mode) in changes.items() if mode == "convert"}
 
         # indexes
-        desired_indexes = {i.name: (tuple(c.name for c in i.columns), bool(i.unique))
+        desired_indexes = {i.name: (tuple(c.name for c in i.columns), bool(i.unique), index_where(i))
                            for i in sorted(table.indexes, key=lambda i: str(i.name))}
         volatile = set(retires) | restoring | converting
         index_drops = [i for i in live.indexes.values()
-                       if desired_indexes.get(i.name) != (i.columns, i.unique) or volatile & set(i.columns)]
+                       if desired_indexes.get(i.name) != (i.columns, i.unique, i.where_set)
+                       or volatile & set(i.columns)]
         dropped = {i.name for i in index_drops}
-        index_creates = [(n, cols, unique) for n, (cols, unique) in desired_indexes.items()
+        index_creates = [(n, *shape) for n, shape in desired_indexes.items()
                          if n not in live.indexes or n in dropped]
 
         # foreign keys
@@ -384,7 +386,7 @@ class Planner:
             if not retired_snapshot:
                 del self.snapshot["objects"][name]["retired"]
 
-        for index_name, columns, unique in index_creates:
+        for index_name, columns, unique, where_set in index_creates:
             sources = [src.get(c) for c in columns]
             if unique and all(sources):
                 values, rows = self.count.duplicates(name, [s for s in sources if s])
@@ -394,8 +396,9 @@ class Planner:
                         f"{what}: cannot be made unique: {says(values, 'value', 'appear')} more than once "
                         f"({plural(rows, 'row')}); fix the duplicates first"))
             self.indexes.append(Step("create_index", name,
-                                     f"create {'unique ' if unique else ''}index {index_name} on {name} ({', '.join(columns)})",
-                                     [op_create_index(index_name, name, columns, unique, schema)]))
+                                     f"create {'unique ' if unique else ''}index {index_name} on {name} ({', '.join(columns)})"
+                                     + (f" where {where_set} is set" if where_set else ""),
+                                     [op_create_index(index_name, name, columns, unique, schema, where_set)]))
         self.alters += steps
 
     def _find_retired(self, table: str, column: str, live: LiveTable) -> str | None:
@@ -555,7 +558,7 @@ class Planner:
                 args = [sa.ForeignKey(f"{target_table(fk)}.id", ondelete=fk.ondelete, name=fk_names[c.name])] if fk else []
                 cols.append(sa.Column(c.name, c.type, *args, primary_key=c.primary_key, nullable=c.nullable,
                                       server_default=sa.text(c.default) if c.default is not None else None))
-            indexes = [sa.Index(i.name, *i.columns, unique=i.unique) for i in kept_indexes]
+            indexes = [copy_index(i.name, i.columns, i.unique, i.where_set) for i in kept_indexes]
             return sa.Table(table, md, *cols, *indexes, schema=schema)
 
         def rebuild(op: Operations) -> None:

@@ -23,7 +23,7 @@ from tessera.metadata.registry import Registry
 
 from .database import Database
 from .sync_live import LiveForeignKey, LiveIndex, Shape
-from .tables import RETIRED_PREFIX, StorageSchema
+from .tables import RETIRED_PREFIX, StorageSchema, index_where, index_where_set
 
 SNAPSHOT_VERSION = 1
 _MAX_NAME = 63
@@ -180,16 +180,27 @@ def op_copy_columns(table: sa.Table, *, with_fks: bool) -> list[sa.Column[Any]]:
 
 
 def op_copy_indexes(table: sa.Table) -> list[sa.Index]:
-    return [sa.Index(i.name, *(c.name for c in i.columns), unique=i.unique)
+    return [copy_index(i.name, tuple(c.name for c in i.columns), i.unique, index_where(i))
             for i in sorted(table.indexes, key=lambda i: str(i.name))]
+
+
+def copy_index(name: str, columns: tuple[str, ...], unique: bool, where_set: str | None) -> sa.Index:
+    if where_set is None:
+        return sa.Index(name, *columns, unique=unique)
+    return index_where_set(name, where_set, *columns)
 
 
 def op_drop_index(index: LiveIndex, table: str, schema: str | None) -> Action:
     return lambda op: op.drop_index(index.name, table_name=table, schema=schema)
 
 
-def op_create_index(name: str, table: str, columns: tuple[str, ...], unique: bool, schema: str | None) -> Action:
-    return lambda op: op.create_index(name, table, list(columns), unique=unique, schema=schema)
+def op_create_index(name: str, table: str, columns: tuple[str, ...], unique: bool, schema: str | None,
+                    where_set: str | None = None) -> Action:
+    if where_set is None:
+        return lambda op: op.create_index(name, table, list(columns), unique=unique, schema=schema)
+    where = sa.text(f"{where_set} IS NOT NULL")
+    return lambda op: op.create_index(name, table, list(columns), unique=unique, schema=schema,
+                                      sqlite_where=where, postgresql_where=where)
 
 
 def op_drop_fk(fk: LiveForeignKey, table: str, schema: str | None) -> Action:

@@ -145,6 +145,18 @@ def _deployments_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+def index_where_set(name: str, column: str, *columns: str) -> sa.Index:
+    """A partial index over the rows whose ``column`` is not NULL (the same on SQLite and
+    PostgreSQL); ``info["where_set"]`` names the column so the sync can compare it."""
+    where = sa.text(f"{column} IS NOT NULL")
+    return sa.Index(name, *columns, sqlite_where=where, postgresql_where=where, info={"where_set": column})
+
+
+def index_where(index: sa.Index) -> str | None:
+    """The column a partial index requires to be set (see :func:`index_where_set`), or None."""
+    return index.info.get("where_set")
+
+
 def _shares_table(metadata: sa.MetaData) -> sa.Table:
     """One record shared by hand with a user or a role."""
     return sa.Table(
@@ -158,8 +170,11 @@ def _shares_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("created_by", sa.BigInteger(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Index(f"ix_{SYSTEM_PREFIX}shares_record", "object", "record_id"),
-        sa.Index(f"ix_{SYSTEM_PREFIX}shares_user", "object", "user_id", "record_id"),
-        sa.Index(f"ix_{SYSTEM_PREFIX}shares_role", "object", "role", "record_id"),
+        # a share names a user or a role, so each index holds only the rows that set its column:
+        # otherwise every role share sits under one NULL user (and the reverse), and the planner,
+        # seeing one value for thousands of rows, scans the table instead
+        index_where_set(f"ix_{SYSTEM_PREFIX}shares_user", "user_id", "object", "user_id", "record_id"),
+        index_where_set(f"ix_{SYSTEM_PREFIX}shares_role", "role", "object", "role", "record_id"),
     )
 
 
