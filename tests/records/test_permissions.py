@@ -53,6 +53,10 @@ sharing:
 label: {en: Viewer, zh-CN: 只读}
 objects: {account: [read, view_all]}
 """,
+    "roles/closer.yaml": """
+label: {en: Closer, zh-CN: 成交}
+objects: {opportunity: [read, view_all]}
+""",
 }
 
 DIRECTOR = Actor(id=1, name="dora", role="director")
@@ -61,13 +65,14 @@ REP_A = Actor(id=3, name="ann", role="rep")
 REP_B = Actor(id=4, name="bo", role="rep")
 VIEWER = Actor(id=5, name="vic", role="viewer")
 NOBODY = Actor(id=6, name="nemo", role=None)
+CLOSER = Actor(id=7, name="cleo", role="closer")
 ADMIN = Actor(id=9, name="root", role="admin")
 
 
 class Directory:
     """The users above: ann and bo are reps (bo reports to max by the manager chain too)."""
 
-    roles = {1: "director", 2: "manager", 3: "rep", 4: "rep", 5: "viewer", 9: "admin"}
+    roles = {1: "director", 2: "manager", 3: "rep", 4: "rep", 5: "viewer", 7: "closer", 9: "admin"}
     managers = {4: 2}
 
     def users_in_roles(self, org, roles):
@@ -135,6 +140,19 @@ def test_hidden_fields_cannot_be_filtered_sorted_searched_or_written(service):
     with pytest.raises(ValidationFailed) as raised:
         account(service, REP_A, "Mine", revenue=10)
     assert raised.value.messages() == {"revenue": ["There is no field called 'revenue'."]}
+
+
+def test_through_a_lookup_to_an_object_they_may_not_read_they_see_only_its_name(service):
+    big = account(service, DIRECTOR, "Big", region="East", revenue=5)
+    service.create("opportunity", {"name": "Deal", "account": big["id"]}, actor=DIRECTOR)
+    [row] = service.query("opportunity", fields=["name", "account.name"], actor=CLOSER).rows
+    assert row["account.name"] == "Big"
+    for path in ("account.region", "account.revenue", "account.owner_id"):
+        with pytest.raises(QueryError, match="unknown field"):
+            service.query("opportunity", fields=[path], actor=CLOSER)
+        with pytest.raises(QueryError, match="unknown field"):
+            service.query("opportunity", filter={path: "East"}, actor=CLOSER)
+    assert service.query("opportunity", fields=["account.region"], actor=DIRECTOR).rows[0]["account.region"] == "East"
 
 
 def test_read_only_fields_may_be_sent_back_unchanged_but_not_changed(service):

@@ -122,8 +122,20 @@ class Access:
 
     @cached_property
     def hidden_by_object(self) -> Mapping[str, frozenset[str]]:
-        """Every object's hidden fields (for queries that follow lookups)."""
-        return {name: hidden for name in self.policy.registry.objects if (hidden := self.hidden(name))}
+        """Every object's hidden fields, for queries that follow lookups. Of an object the actor
+        may not read at all, a lookup shows only which record it is (its id and name): an
+        opportunity's reader sees its account's name, not the account's other fields."""
+        if self.unrestricted or self.role is None:
+            return {}
+        found: dict[str, frozenset[str]] = {}
+        for name, obj in self.policy.registry.objects.items():
+            if self.allows(name, "read"):
+                hidden = self.hidden(name)
+            else:
+                hidden = frozenset(f for f in obj.fields if f not in ("id", obj.name_field))
+            if hidden:
+                found[name] = hidden
+        return found
 
     def read_only(self, object_name: str) -> frozenset[str]:
         if self.unrestricted or self.role is None:
