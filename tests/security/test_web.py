@@ -168,6 +168,18 @@ def test_a_bearer_token_resolves_the_actor_without_a_csrf_token(client, platform
     assert "Set-Cookie" not in response.headers or "tessera_session" not in response.headers["Set-Cookie"]
 
 
+def test_a_bearer_request_neither_reads_nor_rewrites_the_session_it_carries(client, sign_in, platform):
+    sign_in(client)  # alice's session cookie
+    bob = platform.create_user("default", "bob", None, "sales_rep", name="Bob")
+    token, _ = platform.create_token(bob, "script")
+
+    as_bob = client.post("/_test/whoami", headers={"Authorization": f"Bearer {token}"})
+
+    assert as_bob.get_json()["username"] == "bob"
+    assert "tessera_session" not in as_bob.headers.get("Set-Cookie", "")
+    assert client.get("/_test/whoami").get_json()["username"] == "alice"  # her session is untouched
+
+
 def test_a_request_with_a_bad_token_is_refused_even_with_a_session(client, sign_in):
     sign_in(client)
     refused = client.post("/_test/whoami", headers={"Authorization": "Bearer tsr_forged0000000000000000000000"})
