@@ -263,6 +263,7 @@ def plugins_new(name: str, into: Path) -> None:
 
 
 from .security.commands import register as _register_identity; _register_identity(cli)  # users, orgs
+from .flows.commands import register as _register_flows; _register_flows(cli)  # flows list / test
 
 
 @cli.group("demo", cls=click.Group)

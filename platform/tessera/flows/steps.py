@@ -8,16 +8,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class StepError(Exception):
+    """Raised by a step's ``run`` when it cannot do its work: the flow stops, and the write
+    that started it is refused with this message (naming the flow and the step)."""
+
+
 @dataclass(frozen=True)
 class FlowStepType:
     """A kind of step: ``input_schema`` (JSON Schema) checks the step's properties in flow
-    metadata; ``run(context, properties)`` does the work and returns what later steps may read."""
+    metadata; ``prepare(compiler, properties)``, when given, turns them into what ``run`` takes
+    (compiling formulas with ``compiler.formula``/``field_values``, nested steps with
+    ``compiler.steps``) once, when the flows are compiled; ``run(context, prepared)`` does the
+    work (a :class:`tessera.flows.engine.FlowRun`) and returns what later steps may read."""
 
     name: str
     label: Mapping[str, str]
-    run: Callable[[Any, Mapping[str, Any]], Mapping[str, Any] | None]
+    run: Callable[[Any, Any], Mapping[str, Any] | None]
     input_schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
     description: str = ""
+    prepare: Callable[[Any, Mapping[str, Any]], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -307,6 +307,13 @@ class _DocumentChecker:
                 self.problems.add(self.doc.location(("trigger",), key=True), "a record-triggered flow needs 'object'")
             if not trigger.get("events"):
                 self.problems.add(self.doc.location(("trigger",)), "a record trigger needs 'events' (create, update, delete)")
+        if trigger.get("type") == "stage_machine":
+            if not data.get("object") or not data.get("field"):
+                self.problems.add(self.doc.location(("trigger",), key=True),
+                                  "a stage machine needs 'object' and 'field' (a picklist of that object)")
+            for index, transition in enumerate(data.get("transitions") or ()):
+                if isinstance(transition, Mapping) and "condition" in transition:
+                    self.formula(("transitions", index, "condition"), transition["condition"])
         if trigger.get("type") == "schedule" and not trigger.get("schedule"):
             self.problems.add(self.doc.location(("trigger",)), "a scheduled flow needs 'schedule' (a cron expression)")
         if "schedule" in trigger:

@@ -1,6 +1,6 @@
 """The seam where plugins and flows join record writes.
 
-``before_validate``, ``before_save``, ``after_save`` and ``before_delete`` run inside the
+``before_validate``, ``before_rules``, ``before_save``, ``after_save`` and ``before_delete`` run inside the
 write's transaction (a raising listener rolls everything back); ``after_commit`` runs once the
 transaction has committed (queued work: flows with async steps, webhooks). The plugin system wires pluggy
 hooks to these lists; the engine itself only calls them.
@@ -14,7 +14,7 @@ from typing import Any
 
 from tessera.metadata.model import ObjectDef
 
-EVENTS = ("before_validate", "before_save", "after_save", "after_commit", "before_delete")
+EVENTS = ("before_validate", "before_rules", "before_save", "after_save", "after_commit", "before_delete")
 
 
 @dataclass

@@ -8,8 +8,10 @@ steps every time, so no path can skip one:
    digits, options, email/url/phone shapes, unknown and read-only fields;
 3. on create, defaults fill what was not given (literals and formulas);
 4. the whole record is checked: required, ``required_when``, ``read_only_when``, inactive
-   options, lookups that must exist; stored formulas are computed; validation rules run;
-   every problem is reported at once (:class:`ValidationFailed`);
+   options, lookups that must exist; stored formulas are computed; ``before_rules``
+   listeners (before-save flows, stage machines) may set fields and report problems, and the
+   formulas are computed again; validation rules run; every problem is reported at once
+   (:class:`ValidationFailed`);
 5. ``before_save`` listeners; auto-numbers; the row is written — an update only if the record
    is still at the version the caller read (else :class:`StaleRecord` naming what changed);
 6. history (who, when, old → new per field), roll-ups of parent records, master-detail
@@ -172,6 +174,14 @@ class RecordService:
             connect_plugins(self.events, plugins, org)
         self._runtimes: dict[str, ObjectRuntime] = {}
         self.history_insert = sa.insert(self.schema.history)
+        from tessera.flows.builtin import BUILTIN_STEPS
+        from tessera.flows.engine import FlowEngine
+
+        step_types = {step.name: step for step in BUILTIN_STEPS}
+        if plugins is not None:
+            step_types.update(plugins.flow_steps)
+        self.flows = FlowEngine(self, step_types)  # record-triggered flows and stage machines
+        self.flows.attach()
 
     def runtime(self, object_name: str) -> ObjectRuntime:
         runtime = self._runtimes.get(object_name)
@@ -399,7 +409,9 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         if events.has("before_validate"):
             events.fire("before_validate", change)
             given = change.values
-        values, problems = runtime.input.load(self._field_security(runtime, given, prior))
+        # the system (flows, jobs) may set fields people may not: read_only ones such as a stamp
+        values, problems = runtime.input.load(self._field_security(runtime, given, prior),
+                                              allow_read_only=self.actor.is_system)
         self._check_read_only(runtime, values, prior, problems)
         for key, items in change.problems.items():
             problems.setdefault(key, []).extend(items)
@@ -412,6 +424,16 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
             record.update(runtime.empty_rollups)  # a new record has no children yet
         self._check_record(runtime, record, prior, problems)
         self._compute_stored_formulas(runtime, record, prior, problems)
+        if events.has("before_rules") and not problems:
+            # flows set fields and stage machines judge the change here, before the validation
+            # rules, so that the rules see what the flows set
+            change.values = record
+            events.fire("before_rules", change)
+            record = change.values
+            for key, items in change.problems.items():
+                problems.setdefault(key, []).extend(items)
+            change.problems = {}
+            self._compute_stored_formulas(runtime, record, prior, problems)
         self._run_rules(runtime, record, prior, problems)
         if problems:
             raise ValidationFailed(obj.name, problems)
