@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from tessera.flows.model import MAX_DEPTH, FlowDefinitionError
+from tessera.metadata.errors import MetadataError
 from tessera.records import BatchFailed, ValidationFailed
 from tests.flows.crm import MANAGER, REP, STAGES, WON, tasks_of
 
@@ -145,11 +146,24 @@ def test_inactive_flows_do_not_run(crm):
     ("[{type: branch, if: \"amount\"}]", "steps[0]: if:"),
     ("[{type: set_fields}]", "steps[0]: set_fields: 'values' is a required property"),
 ])
-def test_a_flow_that_cannot_run_as_written_is_refused_with_where_and_what(crm, steps, expected):
+def test_a_flow_that_cannot_run_as_written_is_a_metadata_problem_at_its_place(crm, steps, expected):
     flow = f"label: {{en: Bad, zh-CN: 坏}}\nobject: opportunity\ntrigger: {{type: record, events: [create]}}\nsteps: {steps}\n"
-    with pytest.raises(FlowDefinitionError) as raised:
+    with pytest.raises(MetadataError) as raised:
         crm(bad=flow)
-    assert "flow 'bad'" in str(raised.value) and expected in str(raised.value)
+    [problem] = raised.value.problems
+    assert problem.location.file.endswith("flows/bad.yaml") and problem.location.line == 4
+    assert expected.split(": ", 1)[-1] in problem.message
+
+
+def test_the_engine_names_the_flow_and_step_of_a_definition_problem(crm):
+    from tessera.flows.builtin import BUILTIN_STEPS
+    from tessera.flows.model import compile_flows
+
+    service = crm(when_won=WON)
+    without_create = {s.name: s for s in BUILTIN_STEPS if s.name != "create_record"}
+    with pytest.raises(FlowDefinitionError) as raised:
+        compile_flows(service.registry, without_create)
+    assert str(raised.value).startswith("flow 'when_won' steps[1]: unknown step type 'create_record'")
 
 
 # ------------------------------------------------------------------ stage machines

@@ -29,7 +29,7 @@ class FlowDefinitionError(ValueError):
     """A flow that cannot run as written (found when the flows are compiled)."""
 
     def __init__(self, flow: str, where: str, message: str) -> None:
-        self.flow, self.where = flow, where
+        self.flow, self.where, self.detail = flow, where, message
         super().__init__(f"flow '{flow}'{(' ' + where) if where else ''}: {message}")
 
 
@@ -90,8 +90,9 @@ class StepCompiler:
     step_types: Mapping[str, FlowStepType]
     _compile_steps: Any = field(default=None, repr=False)
 
-    def fail(self, message: str) -> FlowDefinitionError:
-        return FlowDefinitionError(self.flow, self.where, message)
+    def fail(self, message: str, *, at: str = "") -> FlowDefinitionError:
+        """The problem ``message`` at this step, or at ``at`` inside it (``values.amount``)."""
+        return FlowDefinitionError(self.flow, f"{self.where}.{at}" if at else self.where, message)
 
     def object_def(self, name: str | None = None) -> ObjectDef:
         name = name or self.object
@@ -106,12 +107,12 @@ class StepCompiler:
         elif isinstance(source, int | float):
             source = str(source)
         if not isinstance(source, str):
-            raise self.fail(f"{key or 'a formula'} must be a formula (text), not {type(source).__name__}")
+            raise self.fail(f"{key or 'a formula'} must be a formula (text), not {type(source).__name__}", at=key)
         scope = RegistryScope.of(self.registry, self.object_def(object_name).name)
         try:
             return compile_expression(source, scope, expected=expected, functions=self.registry.functions)
         except FormulaError as exc:
-            raise self.fail(f"{key + ': ' if key else ''}{exc.message} (in '{source}')") from None
+            raise self.fail(f"{key + ': ' if key else ''}{exc.message} (in '{source}')", at=key) from None
 
     def field_values(self, values: Any, *, target: str | None = None, scope: str | None = None,
                      key: str = "values") -> dict[str, Any]:
@@ -126,9 +127,9 @@ class StepCompiler:
         for name, source in values.items():
             field_def = obj.fields.get(name)
             if field_def is None or field_def.system and name != "owner_id":
-                raise self.fail(f"{key}: {obj.name} has no field '{name}' a flow may set")
+                raise self.fail(f"{key}: {obj.name} has no field '{name}' a flow may set", at=f"{key}.{name}")
             if field_def.formula is not None or field_def.rollup is not None:
-                raise self.fail(f"{key}: {obj.name}.{name} is computed; a flow cannot set it")
+                raise self.fail(f"{key}: {obj.name}.{name} is computed; a flow cannot set it", at=f"{key}.{name}")
             expected = types.resolve((name,))
             compiled[name] = self.formula(source, expected=None if expected is FormulaType.NULL else expected,
                                           object_name=scope, key=f"{key}.{name}")
@@ -141,10 +142,11 @@ class StepCompiler:
 def compile_flows(registry: Registry, step_types: Mapping[str, FlowStepType]) -> dict[str, Flow]:
     """Every flow of ``registry``, compiled; raises :class:`FlowDefinitionError` on the first
     that cannot run."""
-    return {name: _compile(doc, registry, step_types) for name, doc in sorted(registry.flows.items())}
+    return {name: compile_flow(doc, registry, step_types) for name, doc in sorted(registry.flows.items())}
 
 
-def _compile(doc: DocumentDef, registry: Registry, step_types: Mapping[str, FlowStepType]) -> Flow:
+def compile_flow(doc: DocumentDef, registry: Registry, step_types: Mapping[str, FlowStepType]) -> Flow:
+    """One flow, compiled; raises :class:`FlowDefinitionError` when it cannot run as written."""
     data = doc.data
     trigger = data.get("trigger") or {}
     kind = str(trigger.get("type") or "record")
@@ -178,7 +180,7 @@ def _compile(doc: DocumentDef, registry: Registry, step_types: Mapping[str, Flow
             steps.append(Step(step_type, at, item.get("name"), prepared))
         return tuple(steps)
 
-    root = StepCompiler(registry, doc.name, object_name, "trigger.condition", step_types, compile_steps)
+    root = StepCompiler(registry, doc.name, object_name, "trigger", step_types, compile_steps)
     condition = None
     if trigger.get("condition") is not None:
         condition = root.formula(trigger["condition"], expected=FormulaType.BOOLEAN, key="condition")
@@ -217,7 +219,7 @@ def _stage_machine(doc: DocumentDef, registry: Registry, compiler: StepCompiler)
             raise FlowDefinitionError(doc.name, at + ".to", "name the values a transition leads to")
         condition = None
         if item.get("condition") is not None:
-            compiler.where = at + ".condition"
+            compiler.where = at
             condition = compiler.formula(item["condition"], expected=FormulaType.BOOLEAN, key="condition")
         roles = frozenset(item["roles"]) if item.get("roles") else None
         unknown_roles = sorted((roles or frozenset()) - set(registry.roles))

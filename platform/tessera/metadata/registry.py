@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,9 +92,10 @@ class Builder:
     """Reads packages once and builds registries from them; shared by validate and deploy."""
 
     def __init__(self, *, field_types: FieldTypeRegistry | None = None,
-                 functions: FunctionRegistry | None = None) -> None:
+                 functions: FunctionRegistry | None = None, flow_steps: Mapping[str, Any] | None = None) -> None:
         self.field_types = field_types or default_field_types()
         self.functions = functions or default_functions()
+        self.flow_steps = flow_steps  # plugins' flow step types, besides the built-in ones
         self.schemas = SchemaSet(self.field_types)
         self.problems = Problems()
         self.catalog = Catalog()
@@ -119,7 +121,8 @@ class Builder:
         if overlay is not None:
             overlay.implicit_depends_on_all = True
             ordered = [*ordered, overlay]
-        return compile_packages(ordered, self.field_types, self.functions, self.schemas, self.problems)
+        return compile_packages(ordered, self.field_types, self.functions, self.schemas, self.problems,
+                                flow_steps=self.flow_steps)
 
 
 def compile_packages(
@@ -128,6 +131,7 @@ def compile_packages(
     functions: FunctionRegistry,
     schemas: SchemaSet,
     problems: Problems,
+    flow_steps: Mapping[str, Any] | None = None,
 ) -> Registry | None:
     """Validate, merge and compile ``packages`` (already in dependency order)."""
     before = len(problems)
@@ -153,7 +157,7 @@ def compile_packages(
     roles = compile_roles(merger.documents.get("role", {}), objects, problems)
     if len(problems) > before:
         return None
-    return Registry(
+    registry = Registry(
         packages=tuple(_package_info(p) for p in packages),
         objects=MappingProxyType(objects),
         flows=MappingProxyType(others["flow"]),
@@ -164,6 +168,26 @@ def compile_packages(
         field_types=field_types,
         functions=functions,
     )
+    _check_flow_steps(registry, merger.documents.get("flow", {}), flow_steps, problems)
+    return registry if len(problems) == before else None
+
+
+def _check_flow_steps(registry: Registry, docs: Mapping[str, MergedDocument], flow_steps: Mapping[str, Any] | None,
+                      problems: Problems) -> None:
+    """Compile each flow as the engine will (its steps, their formulas, its stage machine), so a
+    flow that cannot run is a metadata problem at its place in the file, not a failure at start."""
+    from tessera.flows.builtin import BUILTIN_STEPS
+    from tessera.flows.model import FlowDefinitionError, compile_flow
+
+    step_types = {step.name: step for step in BUILTIN_STEPS}
+    step_types.update(flow_steps or {})
+    for name, flow in registry.flows.items():
+        try:
+            compile_flow(flow, registry, step_types)
+        except FlowDefinitionError as exc:
+            path = tuple(int(part) if part.isdigit() else part
+                         for part in re.findall(r"[^.\[\]]+", exc.where)) if exc.where else ()
+            problems.add(docs[name].location(path), exc.detail)
 
 
 def prune_invalid(kind: str, doc: Any, errors: list[tuple[tuple[Any, ...], str]]) -> Any:
@@ -385,10 +409,11 @@ def build_org_registry(
     overlay: Path | None = None,
     field_types: FieldTypeRegistry | None = None,
     functions: FunctionRegistry | None = None,
+    flow_steps: Mapping[str, Any] | None = None,
 ) -> Registry:
     """Build one org's registry: installed ``packages`` (with dependencies) from
     ``search_paths``, then the org's ``overlay`` folder. Raises MetadataError."""
-    builder = Builder(field_types=field_types, functions=functions)
+    builder = Builder(field_types=field_types, functions=functions, flow_steps=flow_steps)
     builder.scan(search_paths if search_paths is not None else default_search_paths())
     for name in packages:
         if name not in builder.catalog.packages:

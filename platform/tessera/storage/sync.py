@@ -315,7 +315,7 @@ def open_org_storage(settings: dict[str, Any], org: str, *, templates: Sequence[
                                       search_paths=[*metadata_paths(settings), *plugins.metadata_packages,
                                                     *default_search_paths()],
                                       overlay=overlay, field_types=plugins.field_types,
-                                      functions=plugins.functions)
+                                      functions=plugins.functions, flow_steps=plugins.flow_steps)
     except MetadataError as exc:
         if engine is None:
             db.dispose()
