@@ -10,7 +10,7 @@ from tests.flows.crm import make_service
 def crm(write_package, tmp_path, database):
     """``crm(name=flow_yaml, ...)``: the small CRM package with these flows, deployed; its service."""
 
-    def build(**flows: str) -> RecordService:
-        return make_service(write_package, tmp_path, database, **flows)
+    def build(directory=None, **flows: str) -> RecordService:
+        return make_service(write_package, tmp_path, database, directory, **flows)
 
     return build

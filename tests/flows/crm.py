@@ -95,13 +95,13 @@ transitions:
 """
 
 
-def make_service(write_package, tmp_path, database, **flows: str) -> RecordService:
+def make_service(write_package, tmp_path, database, directory=None, **flows: str) -> RecordService:
     files = {"objects/account.yaml": ACCOUNT, "objects/opportunity.yaml": OPPORTUNITY, "objects/task.yaml": TASK,
              **ROLES, **{f"flows/{name}.yaml": text for name, text in flows.items()}}
     write_package("crm", files)
     registry = build_org_registry(["crm"], search_paths=[tmp_path])
     deploy(registry, database)
-    return RecordService(registry, database)
+    return RecordService(registry, database, directory=directory)
 
 
 def tasks_of(service, opportunity_id):

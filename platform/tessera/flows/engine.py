@@ -134,9 +134,14 @@ class FlowEngine:
         for flow in self.flows.values():
             if flow.stage_machine is not None and flow.active and flow.object:
                 self.machines.setdefault(flow.object, []).append(flow.stage_machine)
+        from .approvals import Approvals
+
+        self.approvals = Approvals(self, {f.name: f.approval for f in self.flows.values()
+                                          if f.approval is not None and f.active})
 
     def attach(self) -> None:
         events = self.service.events
+        self.approvals.attach()
         if self.machines or any(key[2] == "before_save" for key in self._by_object):
             events.listen("before_rules", self._before_save)
         if any(key[2] == "after_save" for key in self._by_object):

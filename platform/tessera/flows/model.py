@@ -76,6 +76,7 @@ class Flow:
     schedule: str | None = None
     filter: Any = None
     active: bool = True
+    approval: Any = None  # an ApprovalProcess (flows/approvals.py)
 
 
 @dataclass
@@ -185,12 +186,17 @@ def compile_flow(doc: DocumentDef, registry: Registry, step_types: Mapping[str, 
     if trigger.get("condition") is not None:
         condition = root.formula(trigger["condition"], expected=FormulaType.BOOLEAN, key="condition")
     machine = _stage_machine(doc, registry, root) if kind == "stage_machine" else None
+    approval = None
+    if kind == "approval":
+        from .approvals import compile_approval
+
+        approval = compile_approval(root, data, doc.label, condition)
     return Flow(
         name=doc.name, label=doc.label, object=object_name, kind=kind,
         events=frozenset(trigger.get("events") or ()), timing=str(trigger.get("timing") or "after_save"),
         condition=condition, steps=compile_steps(data.get("steps"), "steps", object_name),
         stage_machine=machine, schedule=trigger.get("schedule"), filter=trigger.get("filter"),
-        active=bool(data.get("active", True)))
+        active=bool(data.get("active", True)), approval=approval)
 
 
 def _stage_machine(doc: DocumentDef, registry: Registry, compiler: StepCompiler) -> StageMachine:

@@ -338,6 +338,8 @@ class _DocumentChecker:
             for index, transition in enumerate(data.get("transitions") or ()):
                 if isinstance(transition, Mapping) and "condition" in transition:
                     self.formula(("transitions", index, "condition"), transition["condition"])
+        if trigger.get("type") == "approval" and not data.get("object"):
+            self.problems.add(self.doc.location(("trigger",), key=True), "an approval process needs 'object'")
         if trigger.get("type") == "schedule" and not trigger.get("schedule"):
             self.problems.add(self.doc.location(("trigger",)), "a scheduled flow needs 'schedule' (a cron expression)")
         if "schedule" in trigger:

@@ -49,12 +49,14 @@ class StorageSchema:
         self.retired = _retired_table(self.metadata)
         self.shares = _shares_table(self.metadata)
         self.team_members = _team_table(self.metadata)
+        self.approvals, self.approval_actions, self.approval_assignees = _approval_tables(self.metadata)
         tables = {name: self._object_table(obj) for name, obj in registry.objects.items()}
         self.tables: Mapping[str, sa.Table] = MappingProxyType(tables)
 
     @property
     def system_tables(self) -> tuple[sa.Table, ...]:
-        return (self.history, self.counters, self.deployments, self.retired, self.shares, self.team_members)
+        return (self.history, self.counters, self.deployments, self.retired, self.shares, self.team_members,
+                self.approvals, self.approval_actions, self.approval_assignees)
 
     def table(self, object_name: str) -> sa.Table:
         return self.tables[object_name]
@@ -192,6 +194,45 @@ def _team_table(metadata: sa.MetaData) -> sa.Table:
         sa.Index(f"uq_{SYSTEM_PREFIX}team_members", "object", "record_id", "user_id", unique=True),
         sa.Index(f"ix_{SYSTEM_PREFIX}team_members_user", "object", "user_id", "record_id"),
     )
+
+
+def _approval_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
+    """Approval requests (flows/approvals.py): one row per request, what was done on it (with
+    comments), and who decides its current step."""
+    requests = sa.Table(
+        f"{SYSTEM_PREFIX}approvals", metadata,
+        sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True),
+        sa.Column("object", sa.String(63), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("process", sa.String(63), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),  # pending, approved, rejected, recalled
+        sa.Column("step", sa.String(63), nullable=True),  # the step being decided while pending
+        sa.Column("submitted_by", sa.BigInteger(), nullable=True),
+        sa.Column("submitted_at", UTCDateTime(), nullable=False),
+        sa.Column("decided_at", UTCDateTime(), nullable=True),
+        sa.Index(f"ix_{SYSTEM_PREFIX}approvals_record", "object", "record_id", "status"),
+    )
+    actions = sa.Table(
+        f"{SYSTEM_PREFIX}approval_actions", metadata,
+        sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True),
+        sa.Column("approval_id", sa.BigInteger(), nullable=False),
+        sa.Column("step", sa.String(63), nullable=True),
+        sa.Column("action", sa.String(12), nullable=False),  # submit, approve, reject, recall
+        sa.Column("actor", sa.BigInteger(), nullable=True),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Index(f"ix_{SYSTEM_PREFIX}approval_actions_request", "approval_id", "id"),
+    )
+    assignees = sa.Table(
+        f"{SYSTEM_PREFIX}approval_assignees", metadata,
+        sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True),
+        sa.Column("approval_id", sa.BigInteger(), nullable=False),
+        sa.Column("step", sa.String(63), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Index(f"ix_{SYSTEM_PREFIX}approval_assignees_user", "user_id", "approval_id"),
+        sa.Index(f"ix_{SYSTEM_PREFIX}approval_assignees_request", "approval_id", "step"),
+    )
+    return requests, actions, assignees
 
 
 def _retired_table(metadata: sa.MetaData) -> sa.Table:
