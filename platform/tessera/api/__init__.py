@@ -22,7 +22,7 @@ from tessera.metadata.filters import QueryError
 from tessera.records.errors import RecordError
 from tessera.security.web import current_actor
 
-from . import bulk, meta, openapi, records
+from . import approvals, bulk, meta, openapi, records
 from .context import current_locale, request_locale, set_caller
 from .messages import say
 from .problems import ApiProblem, http_problem, problem, query_problem, record_problem, server_problem
@@ -50,6 +50,10 @@ _ROUTES: list[tuple[str, str, Any, tuple[str, ...]]] = [
     (f"/<object_name>/{_ID}/restore", "restore_record", records.restore_record, ("POST",)),
     (f"/<object_name>/{_ID}/history", "record_history", records.record_history, ("GET",)),
     (f"/<object_name>/{_ID}/actions/<action>", "run_action", records.run_action, ("POST",)),
+    (f"/<object_name>/{_ID}/approvals", "record_approvals", approvals.record_approvals, ("GET",)),
+    (f"/<object_name>/{_ID}/approvals", "submit_approval", approvals.submit, ("POST",)),
+    (f"/<object_name>/{_ID}/approvals/<decision>", "decide_approval", approvals.decide, ("POST",)),
+    ("/approvals/queue", "approval_queue", approvals.queue, ("GET",)),
 ]
 for _path, _endpoint, _view, _methods in _ROUTES:
     bp.add_url_rule(PREFIX + _path, _endpoint, _view, methods=list(_methods))

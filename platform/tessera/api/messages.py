@@ -89,6 +89,18 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "There is no metadata schema called '%(kind)s'.",
         "zh-CN": "不存在名为“%(kind)s”的元数据模式。",
     },
+    "no_approval_process": {
+        "en": "%(object)s records have no approval process.",
+        "zh-CN": "%(object)s 记录没有审批流程。",
+    },
+    "unknown_member": {
+        "en": "There is no member called '%(name)s' here.",
+        "zh-CN": "此处没有名为“%(name)s”的内容。",
+    },
+    "enter_text": {
+        "en": "Enter text.",
+        "zh-CN": "请输入文本。",
+    },
     "server_error": {
         "en": "Something went wrong on our side; nothing was saved. The error has been logged.",
         "zh-CN": "服务器出错，未保存任何内容。错误已记录。",

@@ -148,6 +148,25 @@ def _common_components(spec: APISpec) -> None:
                         "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}},
         },
     })
+    spec.components.schema("ApprovalRequest", {
+        "type": "object",
+        "required": ["id", "object", "record_id", "process", "status", "step", "submitted_at", "approvers", "history"],
+        "properties": {
+            "id": {"type": "integer"}, "object": {"type": "string"}, "record_id": {"type": "integer"},
+            "process": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending", "approved", "rejected", "recalled"]},
+            "step": {"type": ["string", "null"], "description": "The step being decided while pending."},
+            "submitted_by": {"type": ["integer", "null"]}, "submitted_at": {"type": "string", "format": "date-time"},
+            "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "approvers": {"type": "array", "items": {"type": "integer"}, "description": "Who decides the current step."},
+            "history": {"type": "array", "items": {
+                "type": "object", "required": ["action", "at"],
+                "properties": {"step": {"type": ["string", "null"]},
+                               "action": {"type": "string", "enum": ["submit", "approve", "reject", "recall"]},
+                               "actor": {"type": ["integer", "null"]}, "comment": {"type": ["string", "null"]},
+                               "at": {"type": "string", "format": "date-time"}}}},
+        },
+    })
     spec.components.schema("BulkResult", {
         "type": "object", "required": ["index", "status", "id", "errors"],
         "properties": {
@@ -267,6 +286,8 @@ def _object(spec: APISpec, who: Caller, obj: ObjectDef, readable: set[str]) -> N
                        "properties": {"data": {"type": "array", "items": ref("HistoryEntry")}}}}}}}, "404")}})
     if writable:
         _bulk_path(spec, obj, tag, access)
+    if name in who.service.flows.approvals.by_object:
+        _approval_paths(spec, base, one["parameters"], tag, name)
     for action in who.service.actions.for_object(name):
         spec.path(path=f"{base}/{{id}}/actions/{action.name}", parameters=one["parameters"], operations={"post": {
             "tags": tag, "operationId": f"{action.name}_{name}",
@@ -275,6 +296,30 @@ def _object(spec: APISpec, who: Caller, obj: ObjectDef, readable: set[str]) -> N
             "requestBody": {"required": False, "content": {"application/json": {"schema": dict(action.input_schema)}}},
             "responses": _responses({"200": {"description": "The action's result.", "content": {
                 "application/json": {"schema": {"type": "object"}}}}}, "404", "409", "413", "422")}})
+
+
+def _approval_paths(spec: APISpec, base: str, parameters: Any, tag: list[str], name: str) -> None:
+    request = {"description": "The approval request.", "content": {"application/json": {"schema": ref("ApprovalRequest")}}}
+
+    def body(*members: str) -> dict[str, Any]:
+        return {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False,
+            "properties": {m: {"type": ["string", "null"], "maxLength": 2000} for m in members}}}}}
+
+    spec.path(path=f"{base}/{{id}}/approvals", parameters=parameters, operations={
+        "get": {"tags": tag, "operationId": f"approvals_{name}", "summary": "The record's approval requests",
+                "responses": _responses({"200": {"description": "Newest first, with their history.", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["data"], "properties": {
+                        "data": {"type": "array", "items": ref("ApprovalRequest")}}}}}}}, "404")},
+        "post": {"tags": tag, "operationId": f"submit_{name}", "summary": "Submit the record for approval",
+                 "requestBody": body("process", "comment"),
+                 "responses": _responses({"201": request}, "404", "413", "422")}})
+    spec.path(path=f"{base}/{{id}}/approvals/{{decision}}", operations={"post": {
+        "tags": tag, "operationId": f"decide_{name}", "summary": "Approve, reject or recall the pending request",
+        "parameters": [*parameters, {"name": "decision", "in": "path", "required": True,
+                                     "schema": {"type": "string", "enum": ["approve", "reject", "recall"]}}],
+        "requestBody": body("comment"),
+        "responses": _responses({"200": request}, "404", "413", "422")}})
 
 
 def _bulk_path(spec: APISpec, obj: ObjectDef, tag: list[str], access: Any) -> None:
@@ -309,6 +354,11 @@ def _meta_paths(spec: APISpec) -> None:
                                 "plural_label": {"type": "string"},
                                 "permissions": {"type": "object", "additionalProperties": {"type": "boolean"}}}}
     spec.components.schema("ObjectSummary", described)
+    spec.path(path=f"{PREFIX}/approvals/queue", operations={"get": {
+        "tags": tag, "operationId": "approval_queue", "summary": "The approval requests the caller decides now",
+        "responses": _responses({"200": {"description": "Oldest first.", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["data"], "properties": {"data": {"type": "array", "items": {
+                "type": "object", "required": ["id", "object", "record_id", "process", "step"]}}}}}}}})}})
     spec.path(path=f"{PREFIX}/meta/objects", operations={"get": {
         "tags": tag, "operationId": "list_objects", "summary": "The objects the caller may read",
         "responses": _responses({"200": {"description": "Objects.", "content": {"application/json": {"schema": {

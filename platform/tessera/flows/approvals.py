@@ -71,9 +71,8 @@ class ApprovalProcess:
 
 
 class ApprovalRefused(ValidationFailed):
-    """The request cannot be made or decided (not an approver, nothing pending...)."""
-
-    status = 409
+    """The request cannot be made or decided (not an approver, nothing pending...): a
+    record-level problem, like a validation rule's."""
 
 
 def compile_approval(compiler: Any, data: Mapping[str, Any], label: Label, condition: Any) -> ApprovalProcess:
