@@ -91,6 +91,21 @@ def test_templates_use_no_untranslated_text_outside_gettext():
     assert {m if isinstance(m, str) else m[0] for m in extracted} <= known
 
 
+def test_python_messages_are_in_the_catalogue_template():
+    """Every message the code marks (``_``/``gettext``, ``_l``, ``translate``) is in the template,
+    so it gets a translation (re-extract: pybabel extract -F babel.cfg -k _l -k translate
+    --no-location --omit-header -o platform/tessera/translations/messages.pot .)."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+
+    root = Path(__file__).resolve().parents[1]
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "translate": None}
+    extracted = {message[2] for message in extract_from_dir(str(root / "platform" / "tessera"), keywords=keywords,
+                                                             method_map=[("**.py", "python")])}
+    with open(TRANSLATIONS / "messages.pot", "rb") as handle:
+        known = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    assert {m if isinstance(m, str) else m[0] for m in extracted if m} - known == set()
+
+
 def test_start_page_says_when_the_database_is_not_deployed(client):
     page = client.get("/?lang=en").get_data(as_text=True)
     assert "run tessera metadata deploy" in page

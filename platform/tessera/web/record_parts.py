@@ -130,6 +130,7 @@ class RecordView:
     history: list[HistoryEntry]
     history_more: int
     panels: list[Panel]
+    approval: Any = None  # web.approvals.ApprovalPanel, for objects with an approval process
 
 
 def load_record(scr: Screen, work: Any, obj: ObjectDef, ident: int) -> RecordView:
@@ -144,12 +145,15 @@ def load_record(scr: Screen, work: Any, obj: ObjectDef, ident: int) -> RecordVie
     shown = with_refs(obj, record, names, scr.actor.org)
     sections, _placed = build_sections(scr, obj, shown, states, labels=names, read_only=True)
     title = record_title(scr, work, obj, shown)
+    from .approvals import approval_panel
+
     return RecordView(
         obj, record, title, deleted, allowed, header_facts(scr, obj, shown, states), sections,
         system_facts(scr, obj, shown), action_buttons(scr, obj, allowed) if not deleted else [],
         related_lists(scr, work, obj, ident) if not deleted else [],
         timeline(scr, work, obj, ident) if not deleted else None,
-        *history(scr, work, obj, ident), panels(scr, obj, record))
+        *history(scr, work, obj, ident), panels(scr, obj, record),
+        approval_panel(scr, work, obj, record, allowed) if not deleted else None)
 
 
 def with_refs(obj: ObjectDef, record: Mapping[str, Any], names: Mapping[tuple[str, int], str],
