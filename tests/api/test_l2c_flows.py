@@ -30,7 +30,10 @@ def test_skipping_to_won_is_refused_with_the_reason_in_the_readers_language(api)
     record = opportunity(api, stage="qualify")
     refused = move(api, record, "won")
     assert refused.status_code == 422
-    assert refused.get_json()["errors"] == {"stage": ["Cannot change from 'qualify' to 'won'."]}
+    assert refused.get_json()["errors"] == {"stage": ["Cannot change from 'Qualify' to 'Closed won'."]}
+    theirs = opportunity(api, user="mei", stage="qualify")  # mei reads Chinese
+    chinese = move(api, theirs, "won", user="mei")
+    assert chinese.get_json()["errors"] == {"stage": ["不能从“验证客户”变更为“赢单”。"]}
     proposal = move(api, record, "proposal", amount=1000).get_json()
     no_amount = opportunity(api, stage="proposal", amount=0)
     refused = move(api, no_amount, "won")
@@ -60,7 +63,7 @@ def test_only_managers_reopen_a_closed_deal(api):
     refused = move(api, lost.get_json(), "qualify", user="alice")
     assert refused.status_code == 422
     assert refused.get_json()["errors"]["stage"] == [
-        "Only sales_director, sales_manager may change from 'lost' to 'qualify'."]
+        "Only sales_director, sales_manager may change from 'Closed lost' to 'Qualify'."]
     reopened = move(api, lost.get_json(), "qualify")  # an admin may do everything in the org
     assert reopened.status_code == 200 and reopened.get_json()["probability"] == "10.00"
     assert reopened.get_json()["closed_on"] is None

@@ -187,10 +187,10 @@ def test_a_stage_machine_refuses_a_change_it_does_not_list(crm):
     deal = service.create("opportunity", {"name": "Deal", "stage": "prospecting"})
     with pytest.raises(ValidationFailed) as raised:
         service.update("opportunity", deal["id"], {"stage": "negotiation"}, version=1, actor=REP)
-    assert raised.value.messages() == {"stage": ["Cannot change from 'prospecting' to 'negotiation'."]}
+    assert raised.value.messages() == {"stage": ["Cannot change from 'Prospecting' to 'Negotiation'."]}
     with pytest.raises(ValidationFailed) as raised:
         service.create("opportunity", {"name": "Late", "stage": "negotiation"})
-    assert raised.value.messages() == {"stage": ["A new record cannot start at 'negotiation'."]}
+    assert raised.value.messages() == {"stage": ["A new record cannot start at 'Negotiation'."]}
 
 
 def test_a_transition_limited_to_roles_and_one_with_a_condition(crm):
@@ -205,7 +205,7 @@ def test_a_transition_limited_to_roles_and_one_with_a_condition(crm):
     service.update("opportunity", lost["id"], {"stage": "closed_lost"}, version=1, actor=REP)
     with pytest.raises(ValidationFailed) as raised:
         service.update("opportunity", lost["id"], {"stage": "prospecting"}, version=2, actor=REP)
-    assert raised.value.messages() == {"stage": ["Only manager may change from 'closed_lost' to 'prospecting'."]}
+    assert raised.value.messages() == {"stage": ["Only manager may change from 'Closed lost' to 'Prospecting'."]}
     assert service.update("opportunity", deal["id"], {"stage": "closed_won"}, version=3,
                           actor=MANAGER)["stage"] == "closed_won"
     small = service.create("opportunity", {"name": "Small", "stage": "prospecting", "amount": Decimal("500")})

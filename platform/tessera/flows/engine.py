@@ -261,16 +261,18 @@ class FlowEngine:
         name = machine.field
         new = change.values.get(name)
         old = change.prior.get(name) if change.prior else None
+        labels = {o.value: o.label for o in change.object.fields[name].options}
+        shown = {"old": labels.get(old, old or ""), "new": labels.get(new, new or "")}  # in the reader's language
         if change.prior is not None and new == old:
             return
         if change.prior is None:
             if machine.initial is not None and new is not None and new not in machine.initial:
-                change.add_problem(name, Problem(STAGE_NOT_INITIAL, {"new": new}))
+                change.add_problem(name, Problem(STAGE_NOT_INITIAL, {"new": shown["new"]}))
             return
         candidates = [t for t in machine.transitions
                       if (t.sources is None or old in t.sources) and new in t.targets]
         if not candidates:
-            change.add_problem(name, Problem(STAGE_NOT_ALLOWED, {"old": old or "", "new": new or ""}))
+            change.add_problem(name, Problem(STAGE_NOT_ALLOWED, shown))
             return
         actor = change.actor
         role = self.service.registry.roles.get(actor.role) if actor.role else None
@@ -278,7 +280,7 @@ class FlowEngine:
         allowed = [t for t in candidates if t.roles is None or unlimited or actor.role in t.roles]
         if not allowed:
             roles = ", ".join(sorted(set().union(*(t.roles or () for t in candidates))))
-            change.add_problem(name, Problem(STAGE_ROLE, {"roles": roles, "old": old or "", "new": new or ""}))
+            change.add_problem(name, Problem(STAGE_ROLE, {"roles": roles, **shown}))
             return
         obj = change.object
         failures: list[Problem | Label] = []
@@ -291,7 +293,7 @@ class FlowEngine:
                     return
             except FormulaError:
                 pass
-            failures.append(transition.message or Problem(STAGE_CONDITION, {"old": old or "", "new": new or ""}))
+            failures.append(transition.message or Problem(STAGE_CONDITION, shown))
         first = failures[0]
         change.add_problem(name, first if isinstance(first, Problem) else Problem(first))
 

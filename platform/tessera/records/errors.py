@@ -61,7 +61,9 @@ class Problem:
     def text(self, locale: str = "en") -> str:
         if isinstance(self.message, Label):
             return self.message(locale)
-        return translate(self.message, locale, **self.params)
+        # a parameter may itself be bilingual (a picklist option's label): said in the locale too
+        params = {k: v(locale) if isinstance(v, Label) else v for k, v in self.params.items()}
+        return translate(self.message, locale, **params)
 
 
 class RecordError(Exception):
