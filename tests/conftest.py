@@ -117,6 +117,28 @@ def open_test_database(request, folder):
         db.dispose()
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """TESSERA_TEST_REDIS_URL when the server answers; skipped otherwise (failed under CI=true),
+    like TESSERA_TEST_DATABASE_URL. Used by the rate-limit and background-job tests."""
+    url = os.environ.get("TESSERA_TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but TESSERA_TEST_REDIS_URL is not set")
+        pytest.skip("set TESSERA_TEST_REDIS_URL to run the tests that need Redis")
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+        client.close()
+    except Exception as exc:  # noqa: BLE001 - any failure means the server is not usable
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {url} is unreachable under CI=true: {exc}")
+        pytest.skip(f"Redis at {url} is unreachable: {exc}")
+    return url
+
+
 # ------------------------------------------------------------------------------ the demo company
 # Screens are tested against the demo company (tests/web with Flask's client, tests/browser
 # with Chromium): built once per run at a small scale, then copied for each consumer.

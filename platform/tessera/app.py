@@ -21,11 +21,11 @@ ORGS_KEY = "tessera.orgs"
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, the default org's database, registry and record service,
-    i18n and the views.
+    i18n, background jobs and the views.
 
-    Raises :class:`tessera.metadata.MetadataError` when the metadata is invalid and
-    :class:`tessera.storage.sync.SyncError` when the database cannot be opened, so a broken
-    deploy never starts serving.
+    Raises :class:`tessera.metadata.MetadataError` when the metadata is invalid,
+    :class:`tessera.storage.sync.SyncError` when the database cannot be opened and
+    :class:`tessera.jobs.JobsError` on a bad jobs setting, so a broken deploy never starts serving.
     """
     ui = bundled_path("ui")
     app = Flask(
@@ -51,6 +51,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _add_plugin_web(app, plugins)
     i18n.init_app(app)
     security_web.init_app(app, orgs.store)  # sessions, API tokens, CSRF, login limits, /login
+    from .jobs import init_app as init_jobs
+
+    init_jobs(app)  # Celery (eager without a broker), job types, periodic jobs, /admin/jobs
 
     from .api import bp as api_bp
     from .web import init_app as init_screens

@@ -67,29 +67,84 @@ def _print_problems(problems: list[Problem]) -> None:
 @click.option("--port", type=int, default=None, help="Port (default: $PORT or 5000).")
 @click.option("--workers", type=int, default=2, show_default=True, help="Worker processes.")
 def serve(host: str, port: int | None, workers: int) -> None:
-    """Serve Tessera with gunicorn."""
+    """Serve Tessera with gunicorn. Without a broker, each worker process also runs the
+    in-process job scheduler (periodic jobs, retries), so nothing else needs to run."""
     from gunicorn.app.base import BaseApplication
 
-    from .app import create_app
-
     port = port or int(os.environ.get("PORT", "5000"))
-    try:
-        app = create_app()  # fail here, with readable problems, rather than in every worker
-    except MetadataError as exc:
-        _print_problems(exc.problems)
-        sys.exit(1)
+    app = _app_or_exit()  # fail here, with readable problems, rather than in every worker
+    jobs = app.extensions["tessera.jobs"]
+
+    def start_scheduler(_worker: Any) -> None:  # gunicorn's post_worker_init: in each worker process
+        from .jobs.scheduler import Scheduler
+
+        Scheduler(jobs).start()
 
     class _Server(BaseApplication):  # gunicorn's documented embedding API
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            if jobs.settings.eager:
+                self.cfg.set("post_worker_init", start_scheduler)
 
         def load(self) -> Any:
             return app
 
     click.echo(f"Tessera is serving http://{host}:{port}", err=True)
+    if jobs.settings.eager:
+        click.echo("Jobs run in this server (no TESSERA_BROKER_URL), periodic jobs and retries included", err=True)
+    else:
+        click.echo("Jobs go to the broker: run `tessera worker` and `tessera beat` beside this server", err=True)
     _Server().run()
+
+
+def _app_or_exit() -> Any:
+    """The app, or exit 1 with readable problems (metadata, database or jobs settings)."""
+    from .app import create_app
+    from .jobs import JobsError
+    from .storage.sync import SyncError
+
+    try:
+        return create_app()
+    except MetadataError as exc:
+        _print_problems(exc.problems)
+        sys.exit(1)
+    except (SyncError, JobsError) as exc:
+        _fail(str(exc))
+
+
+def _broker_app(command: str) -> Any:
+    app = _app_or_exit()
+    if app.extensions["tessera.jobs"].settings.eager:
+        _fail(f"`tessera {command}` needs a broker: set TESSERA_BROKER_URL (redis://host:6379/0). Without one, "
+              "jobs run in-process and `tessera serve` runs the schedule, so there is nothing to start.")
+    return app
+
+
+@cli.command("worker", with_appcontext=False)
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Processes running jobs at once (default: one per CPU).")
+@click.option("--pool", type=click.Choice(["prefork", "threads", "solo"]), default=None,
+              help="Celery's execution pool (default: prefork).")
+@click.option("--hostname", default=None, help="The worker's node name (default: tessera@<host>).")
+@click.option("--loglevel", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True)
+def worker(concurrency: int | None, pool: str | None, hostname: str | None, loglevel: str) -> None:
+    """Run background jobs from the broker: a Celery worker on the TESSERA_JOBS_QUEUE queue."""
+    from .jobs.tasks import run_worker
+
+    run_worker(_broker_app("worker"), concurrency=concurrency, pool=pool, hostname=hostname, loglevel=loglevel)
+
+
+@cli.command("beat", with_appcontext=False)
+@click.option("--loglevel", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True)
+def beat(loglevel: str) -> None:
+    """Send periodic jobs to the broker when their cron schedules say (Celery beat; run one)."""
+    from .jobs.tasks import run_beat
+
+    run_beat(_broker_app("beat"), loglevel=loglevel)
 
 
 @cli.group("metadata", cls=click.Group)

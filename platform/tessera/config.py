@@ -11,8 +11,24 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     # where records live; SQLite in instance/ by default (storage arrives with the records issue)
     "DATABASE_URL": "sqlite:///instance/tessera.db",
-    # Celery broker; empty means jobs run eagerly in-process
+    # Celery broker; empty means jobs run eagerly in-process (docs/jobs.md has the jobs settings)
     "BROKER_URL": "",
+    # where Celery keeps task results; empty means the broker's Redis
+    "RESULT_BACKEND": "",
+    # the Celery queue Tessera's jobs go to (several deployments may share one Redis)
+    "JOBS_QUEUE": "tessera",
+    # seconds an unacknowledged job stays with a worker before Redis hands it to another (a
+    # killed worker's jobs come back after this); also when a stuck queued or running job is
+    # dispatched again. Keep it above the longest job's run time.
+    "JOBS_VISIBILITY_TIMEOUT": 3600,
+    # attempts before a job is marked failed, and the retry back-off: base * 2^(attempt-1) s, capped
+    "JOBS_MAX_ATTEMPTS": 5,
+    "JOBS_BACKOFF_SECONDS": 10,
+    "JOBS_BACKOFF_MAX_SECONDS": 3600,
+    # the time zone periodic jobs' cron schedules are read in
+    "JOBS_TIMEZONE": "UTC",
+    # seconds between the in-process scheduler's looks at the clock (no broker: inside `tessera serve`)
+    "JOBS_TICK_SECONDS": 30,
     # comma-separated plugin names to load; empty means every installed plugin
     "PLUGINS": "",
     # the packages the default org installs (their dependencies come along)

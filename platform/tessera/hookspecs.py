@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the types hooks exchange; imported lazily to keep this modu
     from tessera.fieldtypes import FieldType
     from tessera.flows.steps import FlowStepType, FlowTriggerType
     from tessera.jobs.periodic import PeriodicJob
+    from tessera.jobs.types import JobType
     from tessera.metadata.model import ObjectDef
     from tessera.metadata.registry import Registry
     from tessera.records.actions import ActionDef
@@ -128,6 +129,12 @@ def tessera_register_flow_triggers() -> Sequence[FlowTriggerType]:
 @hookspec
 def tessera_register_periodic_jobs() -> Sequence[PeriodicJob]:
     """Jobs run on a schedule (a cron expression and a task). Result: list."""
+
+
+@hookspec
+def tessera_register_job_types() -> Sequence[JobType]:
+    """Kinds of background job (JobType: a name and a handler) that ``tessera.jobs.enqueue``
+    may queue; a name registered twice stops start-up naming both plugins. Result: list."""
 
 
 # ============================================================================= web and API

@@ -30,7 +30,7 @@ from .records.errors import RecordError
 
 ENTRY_POINT_GROUP = "tessera"
 #: built-in features, registered exactly like outside plugins (and always loaded)
-DEFAULT_PLUGINS = ("tessera.default_fieldtypes", "tessera.default_functions")
+DEFAULT_PLUGINS = ("tessera.default_fieldtypes", "tessera.default_functions", "tessera.default_jobs")
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class Plugins:
         self.flow_steps = self._by_name("tessera_register_flow_steps", "flow step type")
         self.flow_triggers = self._by_name("tessera_register_flow_triggers", "flow trigger type")
         self.periodic_jobs = self._by_name("tessera_register_periodic_jobs", "periodic job")
+        self.job_types = self._by_name("tessera_register_job_types", "job type")
         self.template_folders: list[Path] = [
             Path(folder) for _name, folders in self.answers("tessera_template_folders") for folder in folders or ()]
         self.static_folders: list[tuple[str, Path]] = [

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from tests.helpers import drop_test_schemas
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "example_plugin"
 PASSWORD = "correct horse battery"
@@ -134,7 +134,7 @@ def api(request, tmp_path_factory, example_plugin_wheel_site) -> Iterator[Api]:
         app.extensions["tessera.orgs"].close()
         app.extensions["tessera.platform"].dispose()
         if url is not None:
-            _drop_schemas(url, suffix)
+            drop_test_schemas(url, suffix)
 
 
 def _catalogue(api: Api) -> dict[str, int]:
@@ -144,18 +144,6 @@ def _catalogue(api: Api) -> dict[str, int]:
     product = records.create("product", {"name": "Pump", "code": "P-1", "unit": unit["id"]})
     book = records.create("price_book", {"name": "Standard", "code": "STD"})
     return {"unit": unit["id"], "product": product["id"], "price_book": book["id"]}
-
-
-def _drop_schemas(url: str, suffix: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            names = conn.execute(sa.text("select schema_name from information_schema.schemata "
-                                         "where schema_name like :pattern"), {"pattern": f"%{suffix}"}).scalars()
-            for name in list(names):
-                conn.execute(sa.schema.DropSchema(name, cascade=True, if_exists=True))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,15 @@
 """Fixtures for identity: a platform store on both databases, settings for commands, an app
-with a small package and a signed-up user, and Redis when TESSERA_TEST_REDIS_URL is set."""
+with a small package and a signed-up user (``redis_url`` is shared: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 
 import pytest
-import sqlalchemy as sa
 from tessera.security.passwords import make_hasher
 from tessera.security.store import PlatformStore
+from tests.helpers import drop_test_schemas
 
 PASSWORD = "correct horse battery"
 
@@ -54,18 +53,6 @@ def platform_settings(request, tmp_path, shop):
         yield settings
     finally:
         drop_test_schemas(url, suffix)
-
-
-def drop_test_schemas(url: str, suffix: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            names = conn.execute(sa.text("select schema_name from information_schema.schemata "
-                                         "where schema_name like :pattern"), {"pattern": f"%{suffix}"}).scalars()
-            for name in list(names):
-                conn.execute(sa.schema.DropSchema(name, cascade=True, if_exists=True))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
@@ -119,24 +106,3 @@ def sign_in():
                                            "password": password, **extra})
 
     return post
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    """TESSERA_TEST_REDIS_URL when the server answers; skipped otherwise (failed under CI=true)."""
-    url = os.environ.get("TESSERA_TEST_REDIS_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but TESSERA_TEST_REDIS_URL is not set")
-        pytest.skip("set TESSERA_TEST_REDIS_URL to test the rate limits with Redis storage")
-    import redis
-
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        client.ping()
-        client.close()
-    except Exception as exc:  # noqa: BLE001 - any failure means the server is not usable
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {url} is unreachable under CI=true: {exc}")
-        pytest.skip(f"Redis at {url} is unreachable: {exc}")
-    return url

@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
+from tessera.jobs import views as jobs_views
 from tessera.metadata.filters import QueryError
 from tessera.records.errors import RecordError
 from tessera.security.web import current_actor
@@ -54,6 +55,8 @@ _ROUTES: list[tuple[str, str, Any, tuple[str, ...]]] = [
     (f"/<object_name>/{_ID}/approvals", "submit_approval", approvals.submit, ("POST",)),
     (f"/<object_name>/{_ID}/approvals/<decision>", "decide_approval", approvals.decide, ("POST",)),
     ("/approvals/queue", "approval_queue", approvals.queue, ("GET",)),
+    ("/admin/jobs", "list_jobs", jobs_views.api_list_jobs, ("GET",)),  # admins: the job log
+    ("/admin/jobs/<int:job_id>", "get_job", jobs_views.api_get_job, ("GET",)),
 ]
 for _path, _endpoint, _view, _methods in _ROUTES:
     bp.add_url_rule(PREFIX + _path, _endpoint, _view, methods=list(_methods))

@@ -77,6 +77,10 @@ def build(who: Caller) -> dict[str, Any]:
     for obj in objects:
         _object(spec, who, obj, readable)
     _meta_paths(spec)
+    if who.access.unrestricted:  # the job log is for admins
+        from tessera.jobs.views import openapi_paths
+
+        openapi_paths(spec, PREFIX, _responses)
     _plugin_fragments(spec, who)
     return spec.to_dict()
 

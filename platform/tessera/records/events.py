@@ -8,13 +8,18 @@ hooks to these lists; the engine itself only calls them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tessera.metadata.model import ObjectDef
 
 EVENTS = ("before_validate", "before_rules", "before_save", "after_save", "after_commit", "before_delete")
+#: marks a callback in a unit of work's ``committed`` list (``UnitOfWork.on_commit``)
+ON_COMMIT = "on_commit"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,3 +71,15 @@ class RecordEvents:
 
     def has(self, event: str) -> bool:
         return bool(self._listeners[event])
+
+    def fire_committed(self, committed: Sequence[tuple[str, Any]]) -> None:
+        """What a unit of work queued for after its commit, in order: ``after_commit`` events
+        and ``on_commit`` callbacks. A failing callback is logged, since the write happened."""
+        for event, item in committed:
+            if event != ON_COMMIT:
+                self.fire(event, item)
+                continue
+            try:
+                item()
+            except Exception:  # noqa: BLE001 - the write is committed; the failure must not hide that
+                log.exception("an on_commit callback failed after the commit")

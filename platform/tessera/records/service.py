@@ -50,7 +50,7 @@ from .errors import (
     UnknownObject,
     ValidationFailed,
 )
-from .events import RecordChange, RecordEvents
+from .events import ON_COMMIT, RecordChange, RecordEvents
 from .hooks import connect_plugins
 from .inputs import RecordInput
 from .numbering import next_number
@@ -204,8 +204,7 @@ class RecordService:
         with (self.db.read() if read_only else self.db.begin()) as conn:
             work = UnitOfWork(self, conn, actor, read_only=read_only)
             yield work
-        for event, change in work.committed:
-            self.events.fire(event, change)
+        self.events.fire_committed(work.committed)
 
     # one-call conveniences, each its own unit of work
     def create(self, object_name: str, values: Mapping[str, Any], *, actor: Actor = SYSTEM) -> dict[str, Any]:
@@ -252,7 +251,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         self.actor = actor
         self.read_only = read_only
         self.now = service.clock()
-        self.committed: list[tuple[str, RecordChange]] = []
+        self.committed: list[tuple[str, Any]] = []  # (event, RecordChange) or (ON_COMMIT, callback)
         self._related: dict[tuple[str, int], dict[str, Any] | None] = {}
         self.access = service.policy.access(actor)
         self._system = service.policy.access(None)
@@ -265,6 +264,14 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         if row is None or not self._reaches(runtime, record_id, "read", include_deleted=include_deleted):
             raise RecordNotFound(object_name, record_id)
         return self._present(runtime, self._with_read_formulas(runtime, row))
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this unit of work has committed, in order with the
+        ``after_commit`` events; never when it rolls back, nor when the batch row (savepoint) it
+        was registered in is refused. Background jobs are dispatched so (:func:`tessera.jobs.enqueue`);
+        a failing callback is logged, not raised: the write has happened."""
+        self._require_writable()
+        self.committed.append((ON_COMMIT, callback))
 
     # ------------------------------------------------------------------ access
     def _require_writable(self) -> None:

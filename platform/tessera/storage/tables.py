@@ -50,13 +50,15 @@ class StorageSchema:
         self.shares = _shares_table(self.metadata)
         self.team_members = _team_table(self.metadata)
         self.approvals, self.approval_actions, self.approval_assignees = _approval_tables(self.metadata)
+        self.jobs = _jobs_table(self.metadata)
         tables = {name: self._object_table(obj) for name, obj in registry.objects.items()}
         self.tables: Mapping[str, sa.Table] = MappingProxyType(tables)
 
     @property
     def system_tables(self) -> tuple[sa.Table, ...]:
         return (self.history, self.counters, self.deployments, self.retired, self.shares, self.team_members,
-                self.approvals, self.approval_actions, self.approval_assignees)
+                self.approvals, self.approval_actions, self.approval_assignees,
+                self.jobs)
 
     def table(self, object_name: str) -> sa.Table:
         return self.tables[object_name]
@@ -193,6 +195,36 @@ def _team_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Index(f"uq_{SYSTEM_PREFIX}team_members", "object", "record_id", "user_id", unique=True),
         sa.Index(f"ix_{SYSTEM_PREFIX}team_members_user", "object", "user_id", "record_id"),
+    )
+
+
+def _jobs_table(metadata: sa.MetaData) -> sa.Table:
+    """The org's background jobs (:mod:`tessera.jobs`), one row per job and idempotency key.
+
+    A job's effect and its ``done`` commit in one transaction, so a job delivered twice (a
+    worker killed before it acknowledged) takes effect once; status, attempts and the last
+    error are what /admin/jobs shows. ``run_after`` is when the job is next due: a retry's
+    back-off, or when a queued or running job counts as abandoned and is dispatched again."""
+    return sa.Table(
+        f"{SYSTEM_PREFIX}jobs", metadata,
+        sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("name", sa.String(120), nullable=False),
+        sa.Column("payload", JSONType, nullable=False),
+        sa.Column("status", sa.String(10), nullable=False),  # queued, running, retrying, done, failed
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),  # a message for people, never a traceback
+        sa.Column("result", JSONType, nullable=True),
+        sa.Column("created_by", sa.BigInteger(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=True),
+        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        sa.Column("run_after", UTCDateTime(), nullable=True),
+        sa.Index(f"uq_{SYSTEM_PREFIX}jobs_key", "key", unique=True),
+        sa.Index(f"ix_{SYSTEM_PREFIX}jobs_due", "status", "run_after"),  # the sweep for due jobs
+        sa.Index(f"ix_{SYSTEM_PREFIX}jobs_status", "status", "id"),  # /admin/jobs?status=, newest first
     )
 
 

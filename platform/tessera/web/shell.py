@@ -138,8 +138,9 @@ def _menus(actor: Any) -> Iterator[NavMenu]:
     if who.unrestricted and actor.role is not None:
         yield NavMenu("admin", _("Admin"), "settings", [
             NavEntry(_("Objects and metadata"), url_for("shell.metadata_overview")),
+            NavEntry(_("Background jobs"), url_for("jobs.job_list")),
             NavEntry(_("API documentation"), url_for("api.docs")),
-        ], active=request.endpoint == "shell.metadata_overview")
+        ], active=request.endpoint in ("shell.metadata_overview", "jobs.job_list"))
 
 
 def _entry(registry: Any, who: Any, item: dict[str, Any], locale: str) -> NavEntry | None:
