@@ -31,13 +31,9 @@ import sqlalchemy as sa
 
 from tessera.expressions import CompiledExpression, FormulaError, FormulaType
 from tessera.metadata.model import Label
-from tessera.records.errors import RECORD, Problem, RecordError, ValidationFailed
+from tessera.records.errors import RECORD, Problem, RecordError, ValidationFailed, _l
 
 from .model import Step
-
-
-def _l(message: str) -> str:
-    return message
 
 
 LOCKED = _l("This record is waiting for approval (%(process)s) and cannot be changed until it is decided.")

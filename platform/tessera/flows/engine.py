@@ -26,15 +26,11 @@ from typing import Any
 
 from tessera.expressions import CompiledExpression, FormulaError
 from tessera.metadata.model import Label
-from tessera.records.errors import RECORD, Problem, ValidationFailed
+from tessera.records.errors import RECORD, Problem, ValidationFailed, _l
 from tessera.records.events import RecordChange
 
 from .model import MAX_DEPTH, Flow, StageMachine, Step, compile_flows
 from .steps import FlowStepType, StepError
-
-
-def _l(message: str) -> str:
-    return message
 
 
 FLOW_TOO_DEEP = _l("Automation stopped: flows started each other %(depth)s levels deep (%(chain)s). "

@@ -14,7 +14,7 @@ from .errors import DeleteRefused, RecordNotFound, ValidationFailed
 from .events import RecordChange
 
 if TYPE_CHECKING:
-    from .service import ObjectRuntime
+    from .runtime import ObjectRuntime
 
 
 class Deletion:

@@ -31,7 +31,7 @@ from tessera.metadata.model import FieldDef, ObjectDef
 from .errors import Problem, RecordNotFound
 
 if TYPE_CHECKING:
-    from .service import ObjectRuntime
+    from .runtime import ObjectRuntime
 
 
 @dataclass(frozen=True)

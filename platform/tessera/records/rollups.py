@@ -16,7 +16,7 @@ from tessera.metadata.model import FieldDef
 from tessera.storage.query_filter import ObjectQuery
 
 if TYPE_CHECKING:
-    from .service import ObjectRuntime
+    from .runtime import ObjectRuntime
 
 
 class Rollups:

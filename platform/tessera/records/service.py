@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tessera.expressions import EvalContext, FormulaError
-from tessera.metadata.model import FieldDef, ObjectDef
+from tessera.metadata.model import ObjectDef
 from tessera.metadata.registry import Registry
 from tessera.storage.database import Database
 from tessera.storage.query import Count, Page, QueryParams
@@ -52,14 +52,12 @@ from .errors import (
 )
 from .events import ON_COMMIT, RecordChange, RecordEvents
 from .hooks import connect_plugins
-from .inputs import RecordInput
 from .numbering import next_number
 from .preview import Previews
 from .reading import Reading
-from .rollups import Rollups, empty_rollup
+from .rollups import Rollups
 
-#: columns a record carries besides its fields
-SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "version")
+from .runtime import ObjectRuntime
 
 
 @dataclass(frozen=True)
@@ -80,78 +78,6 @@ class Actor:
 
 
 SYSTEM = Actor()
-
-
-class ObjectRuntime:
-    """Everything the service needs about one object, prepared once per registry."""
-
-    def __init__(self, obj: ObjectDef, schema: StorageSchema, registry: Registry) -> None:
-        self.object = obj
-        self.table = schema.table(obj.name)
-        self.input = RecordInput(obj, registry.field_types)
-        self.stored = tuple(f.name for f in obj.fields.values() if f.stored and not f.system)
-        self.columns = tuple(SYSTEM_COLUMNS) + self.stored
-        self.select_columns = [self.table.c[name] for name in self.columns]
-        self.defaults = [f for f in obj.fields.values() if not f.system and (f.default is not None or f.default_formula)]
-        self.required = [f for f in obj.fields.values() if f.required and not f.computed and not f.system]
-        self.conditional = [f for f in obj.fields.values() if f.required_when or f.read_only_when]
-        self.lookups = [f for f in obj.fields.values() if f.target and not f.system]
-        self.auto_numbers = [f for f in obj.fields.values() if f.type == "auto_number"]
-        self.stored_formulas = _formula_order([f for f in obj.fields.values() if f.type == "formula" and f.stored])
-        self.read_formulas = [f for f in obj.fields.values() if f.type == "formula" and not f.stored]
-        self.rules = [r for r in obj.validations if r.active]
-        self.choices = [f for f in obj.fields.values() if f.type in ("picklist", "multi_picklist")]
-        self.unique = [f for f in obj.fields.values() if f.unique and not f.system and f.type != "auto_number"]
-        self.unique_indexes = [index for index in obj.indexes if index.unique]  # `indexes:` of the metadata
-        # what a record's roll-ups are before it has children: counts and sums 0, the rest blank
-        self.empty_rollups = {f.name: empty_rollup(f, self.table) for f in obj.fields.values() if f.rollup is not None}
-        # roll-ups on other objects that summarise this one: (parent object, parent field, link field)
-        self.parent_rollups = [
-            (other.name, field, field.rollup.relationship)
-            for other in registry.objects.values() for field in other.fields.values()
-            if field.rollup is not None and field.rollup.object == obj.name
-        ]
-        self.children = [
-            (rel, registry.object(rel.object).field(rel.field)) for rel in obj.relations
-        ]
-        # statements built once and executed with bound values: building SQLAlchemy
-        # constructs per call costs more than running them
-        table = self.table
-        by_id = sa.select(*self.select_columns).where(table.c.id == sa.bindparam("_id"))
-        self.select_any = by_id
-        self.select_live = by_id.where(table.c.deleted_at.is_(None))
-        self.select_live_locked = self.select_live.with_for_update()
-        self.insert = sa.insert(table).returning(*self.select_columns)
-        self.lookup_exists = {}
-        for field in self.lookups:
-            target = schema.table(field.target)
-            self.lookup_exists[field.name] = sa.select(target.c.id).where(
-                (target.c.id == sa.bindparam("_id")) & target.c.deleted_at.is_(None))
-        self.update = (sa.update(table)
-                       .where((table.c.id == sa.bindparam("_id")) & (table.c.version == sa.bindparam("_version"))
-                              & table.c.deleted_at.is_(None))
-                       .values(version=table.c.version + 1)
-                       .returning(*self.select_columns))
-
-
-def _formula_order(formulas: list[FieldDef]) -> tuple[FieldDef, ...]:
-    """Stored formulas in an order where each comes after the formulas it reads."""
-    by_name = {f.name: f for f in formulas}
-    ordered: list[FieldDef] = []
-    seen: set[str] = set()
-
-    def visit(field: FieldDef) -> None:
-        if field.name in seen:
-            return
-        seen.add(field.name)
-        for path in field.formula.references if field.formula else ():
-            if path[0] in by_name:
-                visit(by_name[path[0]])
-        ordered.append(field)
-
-    for field in formulas:
-        visit(field)
-    return tuple(ordered)
 
 
 class RecordService:

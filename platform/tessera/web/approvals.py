@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
 from tessera.metadata.model import ObjectDef
 from tessera.records.errors import RecordError, ValidationFailed
 from tessera.security.web import login_required_actor
 
-from .display import user_refs
+from .display import format_value, user_refs
 from .feedback import problem_lines
 from .screen import Screen, record_id, record_url, screen
 
@@ -74,9 +74,6 @@ def approval_panel(scr: Screen, work: Any, obj: ObjectDef, record: dict[str, Any
         found = users.get(user_id) if user_id is not None else None
         return found.name if found is not None else _("System")
 
-    at_field = obj.fields["updated_at"]
-    from .display import format_value
-
     if requests:
         latest = requests[0]
         panel.status = _status(latest["status"])
@@ -85,7 +82,7 @@ def approval_panel(scr: Screen, work: Any, obj: ObjectDef, record: dict[str, Any
         for entry in reversed(latest["history"]):
             panel.history.append(ApprovalEntry(name(entry["actor"]), _action(entry["action"]),
                                                steps.get(entry["step"], entry["step"] or ""), entry["comment"],
-                                               str(format_value(at_field, entry["at"], scr.locale, tz=scr.tz))))
+                                               _at(scr, obj, entry["at"])))
         pending = latest["status"] == "pending"
         actor = scr.actor
         role = scr.registry.roles.get(actor.role) if actor.role else None
@@ -119,8 +116,6 @@ def decide(object_name: str, record_id_: int, decision: str) -> Any:
         return _do(scr, obj, ident, lambda work, comment: approvals.recall(work, obj.name, ident, comment),
                    _("The request was recalled."))
     if decision not in ("approve", "reject"):
-        from flask import abort
-
         abort(404)
     done = _("Approved.") if decision == "approve" else _("Rejected.")
     return _do(scr, obj, ident, lambda work, comment: approvals.decide(work, obj.name, ident, decision, comment), done)
@@ -168,14 +163,13 @@ def queue_page() -> Any:
                           "process": process.label(scr.locale) if process else row["process"],
                           "step": steps.get(row["step"], row["step"]),
                           "submitted_by": submitter.name if submitter else _("System"),
-                          "submitted_at": str(scr_format_at(scr, obj, row["submitted_at"]))})
+                          "submitted_at": _at(scr, obj, row["submitted_at"])})
     return render_template("approvals.html", items=items)
 
 
-def scr_format_at(scr: Screen, obj: ObjectDef, value: Any) -> Any:
-    from .display import format_value
-
-    return format_value(obj.fields["updated_at"], value, scr.locale, tz=scr.tz)
+def _at(scr: Screen, obj: ObjectDef, value: Any) -> str:
+    """A moment as the user reads it (their locale and time zone)."""
+    return str(format_value(obj.fields["updated_at"], value, scr.locale, tz=scr.tz))
 
 
 bp.add_url_rule("/o/<object_name>/<int:record_id_>/approvals", "submit",
