@@ -25,7 +25,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     Raises :class:`tessera.metadata.MetadataError` when the metadata is invalid,
     :class:`tessera.storage.sync.SyncError` when the database cannot be opened and
-    :class:`tessera.jobs.JobsError` on a bad jobs setting, so a broken deploy never starts serving.
+    :class:`tessera.jobs.JobsError` on a bad jobs setting and
+    :class:`tessera.notifications.email.EmailError` on a bad mail setting, so a broken deploy never starts serving.
     """
     ui = bundled_path("ui")
     app = Flask(
@@ -54,6 +55,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .jobs import init_app as init_jobs
 
     init_jobs(app)  # Celery (eager without a broker), job types, periodic jobs, /admin/jobs
+    from .notifications.email import init_app as init_mail
+
+    init_mail(app, plugins)  # the e-mail sender of EMAIL_SENDER
 
     from .api import bp as api_bp
     from .web import init_app as init_screens

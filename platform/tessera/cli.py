@@ -100,9 +100,10 @@ def serve(host: str, port: int | None, workers: int) -> None:
 
 
 def _app_or_exit() -> Any:
-    """The app, or exit 1 with readable problems (metadata, database or jobs settings)."""
+    """The app, or exit 1 with readable problems (metadata, database, jobs or mail settings)."""
     from .app import create_app
     from .jobs import JobsError
+    from .notifications.email import EmailError
     from .storage.sync import SyncError
 
     try:
@@ -110,7 +111,7 @@ def _app_or_exit() -> Any:
     except MetadataError as exc:
         _print_problems(exc.problems)
         sys.exit(1)
-    except (SyncError, JobsError) as exc:
+    except (SyncError, JobsError, EmailError) as exc:
         _fail(str(exc))
 
 

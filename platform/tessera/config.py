@@ -29,6 +29,14 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_TIMEZONE": "UTC",
     # seconds between the in-process scheduler's looks at the clock (no broker: inside `tessera serve`)
     "JOBS_TICK_SECONDS": 30,
+    # how e-mail is delivered: console (printed), file (.eml files in EMAIL_FILE_DIR, default
+    # instance/mail), smtp (EMAIL_SMTP_URL: smtp://user:password@host:587), or a plugin's sender
+    "EMAIL_SENDER": "console",
+    "EMAIL_FROM": "Tessera <tessera@localhost>",
+    "EMAIL_FILE_DIR": "",
+    "EMAIL_SMTP_URL": "",
+    # seconds a webhook's receiver has to answer before the attempt fails (and is retried)
+    "WEBHOOK_TIMEOUT": 10,
     # comma-separated plugin names to load; empty means every installed plugin
     "PLUGINS": "",
     # the packages the default org installs (their dependencies come along)

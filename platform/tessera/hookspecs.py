@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the types hooks exchange; imported lazily to keep this modu
     from tessera.jobs.types import JobType
     from tessera.metadata.model import ObjectDef
     from tessera.metadata.registry import Registry
+    from tessera.notifications.email import EmailSender
     from tessera.records.actions import ActionDef
     from tessera.records.service import Actor, UnitOfWork
     from tessera.web.extensions import MenuEntry, RecordPanel
@@ -135,6 +136,13 @@ def tessera_register_periodic_jobs() -> Sequence[PeriodicJob]:
 def tessera_register_job_types() -> Sequence[JobType]:
     """Kinds of background job (JobType: a name and a handler) that ``tessera.jobs.enqueue``
     may queue; a name registered twice stops start-up naming both plugins. Result: list."""
+
+
+@hookspec
+def tessera_register_email_senders() -> Sequence[EmailSender]:
+    """Ways to deliver e-mail (EmailSender: a name and ``send(message, settings)``), chosen
+    with the EMAIL_SENDER setting; a plugin's sender of a built-in's name replaces it.
+    Result: list."""
 
 
 # ============================================================================= web and API

@@ -30,7 +30,8 @@ from .records.errors import RecordError
 
 ENTRY_POINT_GROUP = "tessera"
 #: built-in features, registered exactly like outside plugins (and always loaded)
-DEFAULT_PLUGINS = ("tessera.default_fieldtypes", "tessera.default_functions", "tessera.default_jobs")
+DEFAULT_PLUGINS = ("tessera.default_fieldtypes", "tessera.default_functions", "tessera.default_jobs",
+                   "tessera.flows.webhooks")
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ def test_home_shows_the_users_apps_and_recent_records(sign_in, records, actor):
     assert newest and f'href="/o/lead/{newest[0]["id"]}"' in page
 
 
-def test_the_badge_counts_planned_activities_due_today_or_overdue(sign_in, records, actor):
+def test_the_home_page_counts_planned_activities_due_today_or_overdue(sign_in, records, actor):
     rep = actor("wang.fang")
     client = sign_in("wang.fang")
     before = _badge(client.get("/").get_data(as_text=True))
@@ -57,13 +57,13 @@ def test_the_badge_counts_planned_activities_due_today_or_overdue(sign_in, recor
                    actor=rep)
     page = client.get("/").get_data(as_text=True)
     assert _badge(page) == before + 2
-    link = re.search(r'id="notifications" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    link = re.search(r'id="due-title".*?<a href="([^"]+)"', page, re.S).group(1).replace("&amp;", "&")
     due = client.get(link).get_data(as_text=True)
     assert "Call back (overdue)" in due and "Call back (today)" in due and "Call next week" not in due
 
 
 def _badge(html: str) -> int:
-    return int(re.search(r'id="notifications".*?<span class="badge[^"]*">(\d+)\+?</span>', html, re.S).group(1))
+    return int(re.search(r'id="due-title".*?: (\d+)\+?</a>', html, re.S).group(1))
 
 
 def test_global_search_finds_records_across_objects(sign_in, records):

@@ -23,7 +23,7 @@ from tessera.metadata.filters import QueryError
 from tessera.records.errors import RecordError
 from tessera.security.web import current_actor
 
-from . import approvals, bulk, meta, openapi, records
+from . import approvals, bulk, meta, notifications, openapi, records
 from .context import current_locale, request_locale, set_caller
 from .messages import say
 from .problems import ApiProblem, http_problem, problem, query_problem, record_problem, server_problem
@@ -55,6 +55,8 @@ _ROUTES: list[tuple[str, str, Any, tuple[str, ...]]] = [
     (f"/<object_name>/{_ID}/approvals", "submit_approval", approvals.submit, ("POST",)),
     (f"/<object_name>/{_ID}/approvals/<decision>", "decide_approval", approvals.decide, ("POST",)),
     ("/approvals/queue", "approval_queue", approvals.queue, ("GET",)),
+    ("/notifications", "list_notifications", notifications.list_notifications, ("GET",)),
+    ("/notifications/read", "mark_notifications_read", notifications.mark_read, ("POST",)),
     ("/admin/jobs", "list_jobs", jobs_views.api_list_jobs, ("GET",)),  # admins: the job log
     ("/admin/jobs/<int:job_id>", "get_job", jobs_views.api_get_job, ("GET",)),
 ]

@@ -97,6 +97,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "There is no member called '%(name)s' here.",
         "zh-CN": "此处没有名为“%(name)s”的内容。",
     },
+    "enter_ids": {
+        "en": "Give a list of notification ids.",
+        "zh-CN": "请提供通知编号的列表。",
+    },
     "enter_text": {
         "en": "Enter text.",
         "zh-CN": "请输入文本。",

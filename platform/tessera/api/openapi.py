@@ -363,6 +363,7 @@ def _meta_paths(spec: APISpec) -> None:
         "responses": _responses({"200": {"description": "Oldest first.", "content": {"application/json": {"schema": {
             "type": "object", "required": ["data"], "properties": {"data": {"type": "array", "items": {
                 "type": "object", "required": ["id", "object", "record_id", "process", "step"]}}}}}}}})}})
+    _notification_paths(spec)
     spec.path(path=f"{PREFIX}/meta/objects", operations={"get": {
         "tags": tag, "operationId": "list_objects", "summary": "The objects the caller may read",
         "responses": _responses({"200": {"description": "Objects.", "content": {"application/json": {"schema": {
@@ -385,6 +386,38 @@ def _meta_paths(spec: APISpec) -> None:
         "tags": tag, "operationId": "openapi", "summary": "This document",
         "responses": _responses({"200": {"description": "OpenAPI 3.1.",
                                          "content": {"application/json": {"schema": {"type": "object"}}}}})}})
+
+
+def _notification_paths(spec: APISpec) -> None:
+    tag = ["notifications"]
+    spec.tag({"name": "notifications", "description": "The caller's in-app notifications."})
+    moment = {"type": "string", "format": "date-time"}
+    spec.components.schema("Notification", {
+        "type": "object", "required": ["id", "title", "created_at", "read_at"],
+        "properties": {"id": {"type": "integer"}, "title": {"type": "string"}, "body": {"type": ["string", "null"]},
+                       "object": {"type": ["string", "null"]}, "record_id": {"type": ["integer", "null"]},
+                       "source": {"type": ["string", "null"]}, "created_at": moment,
+                       "read_at": {**moment, "type": ["string", "null"]}}})
+    query = [{"name": "unread", "in": "query", "schema": {"type": "boolean"}},
+             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+             {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1}}]
+    spec.path(path=f"{PREFIX}/notifications", operations={"get": {
+        "tags": tag, "operationId": "list_notifications", "summary": "The caller's notifications, newest first",
+        "parameters": query,
+        "responses": _responses({"200": {"description": "A page of notifications.", "content": {
+            "application/json": {"schema": {"type": "object", "required": ["data", "next_before", "unread"],
+                                            "properties": {"data": {"type": "array", "items": ref("Notification")},
+                                                           "next_before": {"type": ["integer", "null"]},
+                                                           "unread": {"type": ["integer", "string"]}}}}}}})}})
+    spec.path(path=f"{PREFIX}/notifications/read", operations={"post": {
+        "tags": tag, "operationId": "mark_notifications_read",
+        "summary": "Mark notifications read (the ids given, or all)",
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}}}}},
+        "responses": _responses({"200": {"description": "How many were marked.", "content": {"application/json": {
+            "schema": {"type": "object", "required": ["marked"],
+                       "properties": {"marked": {"type": "integer"}}}}}}}, "422")}})
 
 
 def _plugin_fragments(spec: APISpec, who: Caller) -> None:

@@ -34,6 +34,7 @@ from tessera.metadata.model import Label
 from tessera.records.errors import RECORD, Problem, RecordError, ValidationFailed, _l
 
 from .model import Step
+from .people import check_person, resolve_people
 
 
 LOCKED = _l("This record is waiting for approval (%(process)s) and cannot be changed until it is decided.")
@@ -78,17 +79,7 @@ def compile_approval(compiler: Any, data: Mapping[str, Any], label: Label, condi
     steps = []
     for index, raw in enumerate(section.get("steps") or ()):
         compiler.where = f"approval.steps[{index}]"
-        approver = dict(raw.get("approver") or {})
-        if len(approver) != 1:
-            raise compiler.fail("an approver is one of user, role, manager_of or field", at="approver")
-        kind, value = next(iter(approver.items()))
-        if kind in ("manager_of", "field"):
-            target = obj.fields.get(str(value))
-            if target is None or not (value == "owner_id" or target.type == "lookup" and target.target == "user"
-                                      or target.type == "integer"):
-                raise compiler.fail(f"{kind}: {obj.name}.{value} does not hold a user", at="approver")
-        elif kind == "role" and value not in compiler.registry.roles:
-            raise compiler.fail(f"role: unknown role '{value}'", at="approver")
+        approver = check_person(compiler, raw.get("approver"), at="approver")
         step_condition = None
         if raw.get("condition") is not None:
             step_condition = compiler.formula(raw["condition"], expected=FormulaType.BOOLEAN, key="condition")
@@ -127,7 +118,12 @@ class Approvals:
         if pending is not None and self.processes.get(pending["process"], None) is not None \
                 and self.processes[pending["process"]].lock:
             label = self.processes[pending["process"]].label
-            raise ValidationFailed(change.object.name, {RECORD: [Problem(LOCKED, {"process": label("en")})]})
+            raise ValidationFailed(change.object.name, {RECORD: [Problem(LOCKED, {"process": label})]})
+
+    def _label(self, process_name: str) -> Label | str:
+        """A process's name in every language (its plain name once it left the metadata)."""
+        process = self.processes.get(process_name)
+        return process.label if process is not None else process_name
 
     # ------------------------------------------------------------------ requests
     def submit(self, work: Any, object_name: str, record_id: int, process_name: str | None = None,
@@ -140,11 +136,11 @@ class Approvals:
         comment = _comment(object_name, comment)
         pending = self._pending(work, object_name, record_id)
         if pending is not None:
-            raise ApprovalRefused(object_name, {RECORD: [Problem(ALREADY_PENDING, {"process": pending["process"]})]})
+            raise ApprovalRefused(object_name, {RECORD: [Problem(ALREADY_PENDING, {"process": self._label(pending["process"])})]})
         system = self.engine._system_work(work)
         full = system.get(object_name, record_id)
         if process.condition is not None and not self._holds(system, process, process.condition, full):
-            raise ApprovalRefused(object_name, {RECORD: [Problem(NOT_SUBMITTABLE, {"process": process.label("en")})]})
+            raise ApprovalRefused(object_name, {RECORD: [Problem(NOT_SUBMITTABLE, {"process": process.label})]})
         tables = self.service.schema
         request_id = int(work.conn.execute(sa.insert(tables.approvals).values(
             object=object_name, record_id=record_id, process=process.name, status="pending", step=None,
@@ -165,7 +161,8 @@ class Approvals:
             raise ApprovalRefused(object_name, {RECORD: [Problem(NOT_PENDING)]})
         process = self.processes[pending["process"]]
         if work.actor.id not in self._assignees(work, pending["id"]) and not self._is_admin(work.actor):
-            raise ApprovalRefused(object_name, {RECORD: [Problem(NOT_AN_APPROVER, {"step": pending["step"]})]})
+            step = next((s.label for s in process.steps if s.name == pending["step"]), pending["step"])
+            raise ApprovalRefused(object_name, {RECORD: [Problem(NOT_AN_APPROVER, {"step": step})]})
         self._log(work, pending["id"], pending["step"], decision, comment)
         system = self.engine._system_work(work)
         if decision == "reject":
@@ -266,8 +263,8 @@ class Approvals:
                 continue
             approvers = self._approvers(work, step, record)
             if not approvers:
-                raise ApprovalRefused(object_name, {RECORD: [Problem(NO_APPROVER, {"step": step.name,
-                                                                                   "process": process.label("en")})]})
+                raise ApprovalRefused(object_name, {RECORD: [Problem(NO_APPROVER, {"step": step.label,
+                                                                                   "process": process.label})]})
             work.conn.execute(sa.update(t).where(t.c.id == request_id).values(step=step.name))
             work.conn.execute(sa.insert(self.service.schema.approval_assignees), [
                 {"approval_id": request_id, "step": step.name, "user_id": user} for user in sorted(approvers)])
@@ -277,21 +274,7 @@ class Approvals:
         self._run_outcome(system, process, "on_approve", record)
 
     def _approvers(self, work: Any, step: ApprovalStepDef, record: Mapping[str, Any]) -> set[int]:
-        directory = self.service.policy.directory
-        kind, value = next(iter(step.approver.items()))
-        if kind == "field":
-            return {int(record[value])} if record.get(value) is not None else set()
-        if directory is None:
-            return set()
-        org = self.service.org
-        if kind == "role":
-            return set(directory.users_in_roles(org, [value]))
-        if kind == "user":
-            found = directory.user(org, str(value)) if hasattr(directory, "user") else None
-            return {found.id} if found is not None and found.active else set()
-        holder = record.get(value)  # manager_of
-        user = directory.user_by_id(int(holder)) if holder is not None and hasattr(directory, "user_by_id") else None
-        return {user.manager_id} if user is not None and user.manager_id is not None else set()
+        return resolve_people(self.service, step.approver, record)
 
     def _holds(self, system: Any, process: ApprovalProcess, condition: CompiledExpression,
                record: Mapping[str, Any]) -> bool:

@@ -10,7 +10,10 @@ from typing import Any
 
 from tessera.expressions import FormulaType
 
+from .notify import NOTIFY_STEP
 from .steps import FlowStepType, StepError
+from .waits import WAIT_STEP
+from .webhooks import WEBHOOK_STEP
 
 _FORMULA = {"type": ["string", "number", "boolean"]}
 _VALUES = {"type": "object", "minProperties": 1, "additionalProperties": _FORMULA}
@@ -198,4 +201,7 @@ BUILTIN_STEPS: tuple[FlowStepType, ...] = (
                   "properties": {"action": {"type": "string"},
                                  "input": {"type": "object", "additionalProperties": _FORMULA}}},
                  "Run a plugin's record action on this record.", _prepare_action),
+    NOTIFY_STEP,
+    WAIT_STEP,
+    WEBHOOK_STEP,
 )

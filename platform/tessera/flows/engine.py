@@ -64,6 +64,8 @@ class FlowRun:
     outputs: dict[str, Any] = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
     dry_run: bool = False
+    #: the step being run (a step's ``run`` may read where it sits)
+    current_step: Step | None = None
 
     # ------------------------------------------------------------------ values
     def evaluate(self, formula: CompiledExpression, *, record: Mapping[str, Any] | None = None,
@@ -97,6 +99,7 @@ class FlowRun:
 
     def run_steps(self, steps: tuple[Step, ...]) -> None:
         for step in steps:
+            self.current_step = step
             try:
                 result = step.type.run(self, step.properties)
             except FormulaError as exc:
@@ -113,12 +116,28 @@ class FlowRun:
     def note(self, text: str) -> None:
         self.log.append(text)
 
+    def enqueue(self, name: str, payload: Mapping[str, Any], *, key: str) -> Any:
+        """Queue the background job ``name`` in the flow's transaction: it exists and runs only
+        if the write that started the flow commits (a dry run never commits). A step that needs
+        the job system where there is none fails with a message saying so. A dry run queues
+        nothing (and needs no job system)."""
+        from tessera.jobs import JobsError, enqueue
+
+        if self.dry_run:
+            return None
+        try:
+            return enqueue(self.work, name, payload, key=key, jobs=self.engine.jobs)
+        except JobsError as exc:
+            raise StepError(str(exc)) from None
+
 
 class FlowEngine:
     """The flows of one record service, compiled once, listening on its events."""
 
     def __init__(self, service: Any, step_types: Mapping[str, FlowStepType]) -> None:
         self.service = service
+        #: the job system steps enqueue into (webhooks, e-mail, resumptions); None: the app's
+        self.jobs: Any = None
         self.step_types = dict(step_types)
         self.flows = compile_flows(service.registry, self.step_types)
         self._by_object: dict[tuple[str, str, str], list[Flow]] = {}
@@ -136,8 +155,11 @@ class FlowEngine:
                                           if f.approval is not None and f.active})
 
     def attach(self) -> None:
+        from .waits import attach_condition_waits
+
         events = self.service.events
         self.approvals.attach()
+        attach_condition_waits(self)
         if self.machines or any(key[2] == "before_save" for key in self._by_object):
             events.listen("before_rules", self._before_save)
         if any(key[2] == "after_save" for key in self._by_object):

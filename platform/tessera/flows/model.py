@@ -77,6 +77,8 @@ class Flow:
     filter: Any = None
     active: bool = True
     approval: Any = None  # an ApprovalProcess (flows/approvals.py)
+    #: every step of the flow, nested ones too, by where it sits (``steps[1].then[0]``)
+    step_index: Mapping[str, Step] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,6 +156,7 @@ def compile_flow(doc: DocumentDef, registry: Registry, step_types: Mapping[str, 
     object_name = data.get("object")
     if object_name is not None and object_name not in registry.objects:
         raise FlowDefinitionError(doc.name, "", f"unknown object '{object_name}'")
+    by_where: dict[str, Step] = {}
 
     def compile_steps(items: Any, where: str, scope_object: str | None) -> tuple[Step, ...]:
         if items is None:
@@ -179,6 +182,7 @@ def compile_flow(doc: DocumentDef, registry: Registry, step_types: Mapping[str, 
             compiler = StepCompiler(registry, doc.name, scope_object, at, step_types, compile_steps)
             prepared = step_type.prepare(compiler, properties) if step_type.prepare else properties
             steps.append(Step(step_type, at, item.get("name"), prepared))
+            by_where[at] = steps[-1]
         return tuple(steps)
 
     root = StepCompiler(registry, doc.name, object_name, "trigger", step_types, compile_steps)
@@ -191,12 +195,13 @@ def compile_flow(doc: DocumentDef, registry: Registry, step_types: Mapping[str, 
         from .approvals import compile_approval
 
         approval = compile_approval(root, data, doc.label, condition)
+    steps = compile_steps(data.get("steps"), "steps", object_name)
     return Flow(
         name=doc.name, label=doc.label, object=object_name, kind=kind,
         events=frozenset(trigger.get("events") or ()), timing=str(trigger.get("timing") or "after_save"),
-        condition=condition, steps=compile_steps(data.get("steps"), "steps", object_name),
-        stage_machine=machine, schedule=trigger.get("schedule"), filter=trigger.get("filter"),
-        active=bool(data.get("active", True)), approval=approval)
+        condition=condition, steps=steps, stage_machine=machine, schedule=trigger.get("schedule"),
+        filter=trigger.get("filter"), active=bool(data.get("active", True)), approval=approval,
+        step_index=by_where)
 
 
 def _stage_machine(doc: DocumentDef, registry: Registry, compiler: StepCompiler) -> StageMachine:

@@ -1,6 +1,7 @@
 """Scheduled flows: ``trigger: {type: schedule, schedule: "0 8 * * *", filter: {...}}`` runs the
-flow's steps for each record of its object that matches the filter, when the cron schedule says
-(read in the ``JOBS_TIMEZONE`` zone, like every periodic job).
+flow's steps for each record of its object that matches the filter (and the trigger's
+``condition``, when it has one, evaluated per record), when the cron schedule says (read in
+the ``JOBS_TIMEZONE`` zone, like every periodic job).
 
 One built-in periodic job, ``tessera.scheduled_flows``, runs every minute in every org and runs
 the flows due at that minute. The job's unit of work carries the flows' writes and the mark
@@ -44,7 +45,10 @@ def run_scheduled(engine: Any, flow: Any, work: Any) -> int:
                 if done >= MAX_RECORDS:
                     raise StepError(f"flow '{flow.name}' matches more than {MAX_RECORDS} records; narrow its filter")
                 record = system.get(flow.object, row["id"])
-                FlowRun(engine, flow, system, flow.object, record).run_steps(flow.steps)
+                run = FlowRun(engine, flow, system, flow.object, record)
+                if flow.condition is not None and not run.evaluate(flow.condition):
+                    continue  # the filter narrows in the database, the condition per record
+                run.run_steps(flow.steps)
                 done += 1
             if page.next_cursor is None:
                 return done

@@ -51,6 +51,8 @@ class StorageSchema:
         self.team_members = _team_table(self.metadata)
         self.approvals, self.approval_actions, self.approval_assignees = _approval_tables(self.metadata)
         self.jobs = _jobs_table(self.metadata)
+        self.notifications = _notifications_table(self.metadata)
+        self.flow_waits = _flow_waits_table(self.metadata)
         tables = {name: self._object_table(obj) for name, obj in registry.objects.items()}
         self.tables: Mapping[str, sa.Table] = MappingProxyType(tables)
 
@@ -58,7 +60,7 @@ class StorageSchema:
     def system_tables(self) -> tuple[sa.Table, ...]:
         return (self.history, self.counters, self.deployments, self.retired, self.shares, self.team_members,
                 self.approvals, self.approval_actions, self.approval_assignees,
-                self.jobs)
+                self.jobs, self.notifications, self.flow_waits)
 
     def table(self, object_name: str) -> sa.Table:
         return self.tables[object_name]
@@ -265,6 +267,45 @@ def _approval_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Tabl
         sa.Index(f"ix_{SYSTEM_PREFIX}approval_assignees_request", "approval_id", "step"),
     )
     return requests, actions, assignees
+
+
+def _notifications_table(metadata: sa.MetaData) -> sa.Table:
+    """In-app notifications (tessera.notifications): one row per recipient, written in the
+    recipient's language when it was sent; ``read_at`` is set when they have seen it."""
+    return sa.Table(
+        f"{SYSTEM_PREFIX}notifications", metadata,
+        sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("title", sa.String(300), nullable=False),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("object", sa.String(63), nullable=True),
+        sa.Column("record_id", sa.BigInteger(), nullable=True),
+        sa.Column("source", sa.String(100), nullable=True),  # the flow (or plugin) that sent it
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("read_at", UTCDateTime(), nullable=True),
+        sa.Index(f"ix_{SYSTEM_PREFIX}notifications_user", "user_id", "id"),
+    )
+
+
+def _flow_waits_table(metadata: sa.MetaData) -> sa.Table:
+    """Flows waiting at a ``wait`` step (flows/waits.py): which record, until when or what, and
+    what became of the wait."""
+    return sa.Table(
+        f"{SYSTEM_PREFIX}flow_waits", metadata,
+        sa.Column("id", ID_TYPE, sa.Identity(), primary_key=True),
+        sa.Column("flow", sa.String(100), nullable=False),
+        sa.Column("step", sa.String(300), nullable=False),  # where the wait step sits: steps[2]
+        sa.Column("object", sa.String(63), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),  # waiting, resumed, cancelled, failed
+        sa.Column("resume_at", UTCDateTime(), nullable=True),  # the date to resume at, if any
+        sa.Column("on_condition", sa.Boolean(), nullable=False),  # also resumes when a save makes it hold
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),  # why it was cancelled or failed
+        sa.Index(f"ix_{SYSTEM_PREFIX}flow_waits_due", "status", "resume_at"),
+        sa.Index(f"ix_{SYSTEM_PREFIX}flow_waits_record", "object", "record_id", "status"),
+    )
 
 
 def _retired_table(metadata: sa.MetaData) -> sa.Table:

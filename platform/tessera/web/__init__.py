@@ -14,7 +14,7 @@ from typing import Any
 def init_app(app: Any) -> None:
     from flask_htmx import HTMX
 
-    from . import approvals, display, kanban, lists, shell
+    from . import approvals, display, kanban, lists, notifications, shell
 
     HTMX(app)  # request.htmx / flask_htmx.htmx: fragment or full page
     display.init_app(app)
@@ -22,3 +22,4 @@ def init_app(app: Any) -> None:
     app.register_blueprint(lists.bp)
     app.register_blueprint(kanban.bp)
     app.register_blueprint(approvals.bp)
+    app.register_blueprint(notifications.bp)

@@ -6,10 +6,12 @@ notifications badge and the error pages every screen shares.
   policy decides), dashboards once their screen exists, plugin menu entries
   (``tessera_menu_entries``) and, for admins, an Admin menu. Built lazily: only full pages pay
   for it, never htmx fragments.
-* **Notifications** (:func:`notifications`): there is no notification store yet, so the badge
-  counts the user's *planned activities due today or overdue* (``activity`` with
-  ``owner_id = $me``, ``status = planned``, ``start_at <= today``), the L2C follow-up to-do list;
-  it links to that list. Orgs without the activity object get no badge.
+* **Notifications** (:func:`unread_notifications`): the bell counts the user's unread in-app
+  notifications (flows' ``notify`` step, plugins) and links to ``/notifications``.
+* **Due today** (:func:`due_activities`): the home page counts the user's *planned activities
+  due today or overdue* (``activity`` with ``owner_id = $me``, ``status = planned``,
+  ``start_at <= today``), the L2C follow-up to-do list, and links to that list. Orgs without
+  the activity object show no count.
 * **Global search** (``/search?q=``): every object the user may read, through the record
   service's ``search`` (its ``search_fields``; hidden fields are never searched nor shown).
 * **Errors**: 403, 404 and bad requests render a page in the shell (never a traceback).
@@ -42,9 +44,9 @@ bp = Blueprint("shell", __name__)
 
 #: how many records global search shows per object
 SEARCH_PER_OBJECT = 5
-#: the notifications badge counts up to this and then says "99+"
+#: the badges count up to this and then say "99+"
 BADGE_CAP = 99
-#: the filter of the notifications badge, in the list URL's query-string form
+#: the filter of the home page's "due today" count, in the list URL's query-string form
 DUE_ACTIVITIES = {"owner_id": "$me", "status": "planned", "start_at__lte": "$today"}
 
 
@@ -178,7 +180,7 @@ def _plugin_entries(actor: Any, locale: str) -> list[NavEntry]:
 # ------------------------------------------------------------------------------ notifications
 
 @dataclass
-class Notifications:
+class Counted:
     count: int
     capped: bool
     url: str
@@ -188,8 +190,27 @@ class Notifications:
         return f"{self.count}+" if self.capped else str(self.count)
 
 
-def notifications() -> Notifications | None:
-    """The badge: the user's planned activities due today or overdue (None: nothing to count)."""
+def unread_notifications() -> Counted | None:
+    """The bell: the user's unread notifications (None before the database is deployed)."""
+    if "_tessera_bell" in g:
+        return g._tessera_bell
+    g._tessera_bell = None
+    actor = current_actor()
+    if actor is None:
+        return None
+    from tessera import notifications
+
+    try:
+        with current_records().unit_of_work(actor, read_only=True) as work:
+            count, capped = notifications.unread_count(work, actor.id, cap=BADGE_CAP)
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        return None  # an undeployed database: no bell
+    g._tessera_bell = Counted(count, capped, url_for("notifications_ui.inbox"))
+    return g._tessera_bell
+
+
+def due_activities() -> Counted | None:
+    """The user's planned activities due today or overdue (None: nothing to count)."""
     if "_tessera_badge" in g:
         return g._tessera_badge
     g._tessera_badge = found = None
@@ -209,7 +230,7 @@ def notifications() -> Notifications | None:
     view = "my_planned" if "my_planned" in registry.object("activity").list_views else None
     args = {"view": view} if view else {}
     args.update(DUE_ACTIVITIES)
-    found = Notifications(count.value, not count.exact, url_for("lists.list_view", object_name="activity", **args))
+    found = Counted(count.value, not count.exact, url_for("lists.list_view", object_name="activity", **args))
     g._tessera_badge = found
     return found
 
@@ -302,7 +323,7 @@ def metadata_overview() -> Any:
 
 def home() -> str:
     """The signed-in user's start page: their apps, what is due, what they changed lately."""
-    return render_template("home.html", menus=navigation(), badge=notifications(), recent=_recent())
+    return render_template("home.html", menus=navigation(), badge=due_activities(), recent=_recent())
 
 
 def _recent(limit: int = 8) -> list[dict[str, Any]]:
@@ -367,7 +388,7 @@ def _api_problem(exc: Exception) -> Any:
 def init_app(app: Any) -> None:
     """Register the shell's blueprint, its template helpers and the HTML error pages."""
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"shell_navigation": navigation, "shell_notifications": notifications,
+    app.context_processor(lambda: {"shell_navigation": navigation, "shell_notifications": unread_notifications,
                                    "lang_url": lang_url})
     app.register_error_handler(404, _not_found)
     app.register_error_handler(403, _forbidden)
