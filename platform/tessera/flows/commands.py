@@ -1,5 +1,6 @@
-"""``tessera flows list`` and ``tessera flows test FLOW --record ID``: see the org's flows, and
-what one would do to a record without writing anything.
+"""``tessera flows list``, ``tessera flows test FLOW --record ID`` and ``tessera flows check``:
+see the org's flows, what one would do to a record without writing anything, and run the flow
+tests its packages ship beside their flows (``flows/<flow>.test.yaml``, see flows/testing.py).
 
 A dry run runs the flow for real inside a transaction that is then rolled back: every step does
 its work (so what it reports is what would happen, validation and permissions included), and
@@ -98,3 +99,36 @@ def flows_test(flow: str, record_id: int, changes: tuple[str, ...], as_update: b
     for line in log:
         click.echo(line)
     click.echo("dry run: nothing was written")
+
+
+@flows_group.command("check")
+@click.argument("names", nargs=-1, metavar="[FLOW]...")
+@_ORG
+def flows_check(names: tuple[str, ...], org: str) -> None:
+    """Run the flow tests shipped beside the org's flows (all, or those of FLOW...); nothing
+    is written. Exit 1 when a case fails."""
+    from .testing import FlowTestError, find_test_files, run_test_file
+
+    service = _records(org)
+    try:
+        files = [f for f in find_test_files(service.registry) if not names or f.flow in names]
+        unknown = sorted(set(names) - set(service.flows.flows))
+        if unknown:
+            _fail(f"there is no flow {', '.join(repr(n) for n in unknown)} in org {org}")
+        if not files:
+            click.echo("no flow tests" + (f" for {', '.join(names)}" if names else ""))
+            return
+        failed = total = 0
+        for test in files:
+            for result in run_test_file(service, test):
+                total += 1
+                mark = "ok  " if result.passed else "FAIL"
+                click.echo(f"{mark} {result.flow}: {result.name}")
+                for failure in result.failures:
+                    click.echo(f"       {failure}")
+                failed += not result.passed
+    except FlowTestError as exc:
+        _fail(str(exc))
+    click.echo(f"{total - failed} of {total} flow test case(s) passed; nothing was written")
+    if failed:
+        sys.exit(1)

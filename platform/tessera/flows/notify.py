@@ -110,7 +110,7 @@ def _run(run: Any, prepared: Mapping[str, Any]) -> Mapping[str, Any]:
         run.enqueue("tessera.email", {"to": [address], "subject": subject, "body": body or subject},
                     key=f"notify:{run.flow.name}:{run.object}:{record_id}:{uuid.uuid4().hex}")
     if not notified and not mails:
-        run.note(f"notify: nobody to notify for {run.object} {record_id}")
+        run.note(f"notify {_in(titles, 'en')!r}: nobody to notify for {run.object} {record_id}")
     else:
         verb = "would notify" if run.dry_run else "notified"
         run.note(f"{verb} {notified} user(s) in the app and queued {len(mails)} e-mail(s): {_in(titles, 'en')!r}")

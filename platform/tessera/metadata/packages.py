@@ -126,7 +126,8 @@ def read_documents(root: Path, problems: Problems) -> Iterable[tuple[str, Docume
         if not child.is_dir() or child.name.startswith((".", "_")):
             continue
         kind = KIND_FOLDERS.get(child.name)
-        files = sorted(p for p in child.rglob("*") if p.suffix.lower() in _SUFFIXES and p.is_file())
+        files = sorted(p for p in child.rglob("*") if p.suffix.lower() in _SUFFIXES and p.is_file()
+                       and not is_test_file(p))
         if kind is None:
             if files:
                 problems.add(
@@ -139,6 +140,11 @@ def read_documents(root: Path, problems: Problems) -> Iterable[tuple[str, Docume
             doc = load_file(path, problems)
             if doc is not None:
                 yield kind, doc
+
+
+def is_test_file(path: Path) -> bool:
+    """``flows/x.test.yaml``: a flow's tests, shipped beside it (``tessera flows check``), not a document."""
+    return path.stem.lower().endswith(".test")
 
 
 def read_loose_files(paths: list[Path], problems: Problems) -> PackageSource:
