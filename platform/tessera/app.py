@@ -13,6 +13,8 @@ from .metadata.registry import Registry
 from .paths import bundled_path
 from .records.service import RecordService
 
+#: the default org's registry and record service as built at start-up; they go stale when its
+#: metadata changes: code serving requests asks current_registry() / current_records()
 EXTENSION_KEY = "tessera"
 RECORDS_KEY = "tessera.records"
 PLUGINS_KEY = "tessera.plugins"
@@ -99,11 +101,10 @@ def current_registry() -> Registry:
     from flask import current_app
 
     from .security.web import current_actor
+    from .storage.sync import DEFAULT_ORG
 
     actor = current_actor()
-    if actor is not None:
-        return current_app.extensions[ORGS_KEY].get(actor.org).registry
-    return current_app.extensions[EXTENSION_KEY]
+    return current_app.extensions[ORGS_KEY].get(actor.org if actor is not None else DEFAULT_ORG).registry
 
 
 def current_records() -> RecordService:
@@ -112,8 +113,8 @@ def current_records() -> RecordService:
     from flask import current_app
 
     from .security.web import current_actor
+    from .storage.sync import DEFAULT_ORG
 
     actor = current_actor()
-    if actor is not None:
-        return current_app.extensions[ORGS_KEY].for_actor(actor)
-    return current_app.extensions[RECORDS_KEY]
+    orgs = current_app.extensions[ORGS_KEY]
+    return orgs.for_actor(actor) if actor is not None else orgs.records(DEFAULT_ORG)

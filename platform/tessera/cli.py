@@ -216,14 +216,26 @@ _TEMPLATE_OPTION = click.option("--template", "templates", multiple=True, metava
                                 help="Also install this template package (repeatable); once deployed it stays installed.")
 
 
+_OVERLAY_OPTION = click.option("--overlay", type=click.Path(path_type=Path), default=None, metavar="FOLDER",
+                               help="An overlay package (e.g. from `tessera metadata export`) to make the org's "
+                                    "overlay: its documents replace the stored ones (docs/overlay.md).")
+
+
 @metadata_group.command("diff")
 @_ORG_OPTION
 @_TEMPLATE_OPTION
-def metadata_diff(org: str, templates: tuple[str, ...]) -> None:
+@_OVERLAY_OPTION
+def metadata_diff(org: str, templates: tuple[str, ...], overlay: Path | None) -> None:
     """Show what `tessera metadata deploy` would change: each step in words and its SQL."""
     import sqlalchemy as sa
 
     from .storage.sync import SyncError, plan_sync
+
+    if overlay is not None:
+        from .storage.overlay_commands import diff_overlay
+
+        diff_overlay(org, overlay, templates)
+        return
 
     db, registry = _open_org(org, templates)
     try:
@@ -240,15 +252,23 @@ def metadata_diff(org: str, templates: tuple[str, ...]) -> None:
 @click.option("--allow-destructive", is_flag=True,
               help="Apply type changes that truncate, round or blank existing values.")
 @_TEMPLATE_OPTION
-def metadata_deploy(org: str, allow_destructive: bool, templates: tuple[str, ...]) -> None:
+@_OVERLAY_OPTION
+def metadata_deploy(org: str, allow_destructive: bool, templates: tuple[str, ...], overlay: Path | None) -> None:
     """Make the org's database match its metadata, in one transaction, losing nothing.
 
     Removed fields are renamed aside, never dropped; changes that would lose data are refused
     with the count of affected rows (--allow-destructive applies the type changes among them).
+    With --overlay FOLDER, FOLDER becomes the org's overlay (recorded in its change history).
     """
     import sqlalchemy as sa
 
     from .storage.sync import SyncError, SyncRefused, deploy
+
+    if overlay is not None:
+        from .storage.overlay_commands import deploy_overlay
+
+        deploy_overlay(org, overlay, templates, allow_destructive)
+        return
 
     db, registry = _open_org(org, templates)
     try:
@@ -320,6 +340,7 @@ def plugins_new(name: str, into: Path) -> None:
 
 from .security.commands import register as _register_identity; _register_identity(cli)  # users, orgs
 from .flows.commands import register as _register_flows; _register_flows(cli)  # flows list / test
+from .storage.overlay_commands import register as _register_overlay; _register_overlay(metadata_group)  # export
 
 
 @cli.group("demo", cls=click.Group)

@@ -43,8 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "PACKAGES": "l2c",
     # extra folders searched for metadata packages, separated by os.pathsep
     "METADATA_PATH": "",
-    # the default org's overlay folder (until overlays are stored in the database)
+    # the default org's overlay folder, merged before the overlay stored in its database
     "OVERLAY_DIR": "",
+    # seconds between a process's looks at whether an org's stored metadata changed (an overlay
+    # change or deploy by another process), after which it rebuilds that org's registry; 0: every request
+    "METADATA_REFRESH_SECONDS": 1,
     "LANGUAGES": ["en", "zh-CN"],
 }
 

@@ -304,12 +304,14 @@ def _path_back(graph: Mapping[str, set[str]], start: str, goal: str) -> list[str
 
 
 def dependency_closure(packages: list[PackageSource]) -> dict[str, frozenset[str]]:
-    """For each package, every package it depends on directly or indirectly."""
+    """For each package, every package it depends on directly or indirectly (an org overlay:
+    every package before it, so a database overlay may change what the overlay folder set)."""
     by_name = {p.name: p for p in packages}
     result: dict[str, frozenset[str]] = {}
-    for package in packages:  # packages are in dependency order
+    for position, package in enumerate(packages):  # packages are in dependency order
         deps: set[str] = set()
-        names = list(by_name) if package.implicit_depends_on_all else package.dependency_names()
+        names = ([p.name for p in packages[:position]] if package.implicit_depends_on_all
+                 else package.dependency_names())
         for name in names:
             if name in by_name and name != package.name:
                 deps.add(name)
@@ -323,9 +325,9 @@ def extension_closure(packages: list[PackageSource]) -> dict[str, frozenset[str]
     directly or through the packages they extend (an org overlay may change all)."""
     by_name = {p.name: p for p in packages}
     result: dict[str, frozenset[str]] = {}
-    for package in packages:
+    for position, package in enumerate(packages):
         if package.implicit_depends_on_all:
-            result[package.name] = frozenset(n for n in by_name if n != package.name)
+            result[package.name] = frozenset(p.name for p in packages[:position])
             continue
         chain: set[str] = set()
         target = package.extends

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -59,6 +59,9 @@ class Registry:
     roles: Mapping[str, RoleDef] = field(default_factory=lambda: MappingProxyType({}))
     field_types: FieldTypeRegistry = field(default_factory=default_field_types, compare=False)
     functions: FunctionRegistry = field(default_factory=default_functions, compare=False)
+    #: which state of the org's stored metadata this was built from (storage.overlay.revision):
+    #: a process compares it with the database's to notice that another one changed it
+    revision: Any = field(default=None, compare=False)
 
     def object(self, name: str) -> ObjectDef:
         try:
@@ -111,16 +114,19 @@ class Builder:
                     found.append(package)
         return found
 
-    def build(self, names: Sequence[str], overlay: PackageSource | None = None) -> Registry | None:
-        """Build the registry of packages ``names`` (with their dependencies) plus an optional
-        org overlay; None when there were problems (see ``self.problems``)."""
+    def build(self, names: Sequence[str], overlay: PackageSource | Sequence[PackageSource] | None = None
+              ) -> Registry | None:
+        """Build the registry of packages ``names`` (with their dependencies) plus the org's
+        overlays, merged last in the order given (each may change anything before it); None when
+        there were problems (see ``self.problems``)."""
         for name in names:
             if name not in self.catalog.packages:
                 raise MetadataError([])  # callers check names first; this is a programming error
         ordered = self.catalog.closure(names, self.problems)
-        if overlay is not None:
-            overlay.implicit_depends_on_all = True
-            ordered = [*ordered, overlay]
+        overlays = [overlay] if isinstance(overlay, PackageSource) else list(overlay or ())
+        for layer in overlays:
+            layer.implicit_depends_on_all = True
+        ordered = [*ordered, *overlays]
         return compile_packages(ordered, self.field_types, self.functions, self.schemas, self.problems,
                                 flow_steps=self.flow_steps)
 
@@ -412,9 +418,12 @@ def build_org_registry(
     field_types: FieldTypeRegistry | None = None,
     functions: FunctionRegistry | None = None,
     flow_steps: Mapping[str, Any] | None = None,
+    org_overlay: Callable[[Builder], PackageSource | None] | None = None,
 ) -> Registry:
     """Build one org's registry: installed ``packages`` (with dependencies) from
-    ``search_paths``, then the org's ``overlay`` folder. Raises MetadataError."""
+    ``search_paths``, then the org's ``overlay`` folder, then the overlay stored in the org's
+    database (``org_overlay`` makes its package with the builder's schemas; see
+    :mod:`tessera.metadata.overlay`). Raises MetadataError."""
     builder = Builder(field_types=field_types, functions=functions, flow_steps=flow_steps)
     builder.scan(search_paths if search_paths is not None else default_search_paths())
     for name in packages:
@@ -423,9 +432,10 @@ def build_org_registry(
             builder.problems.add(Location("(configuration)", 1, 1),
                                  f"package '{name}' is not installed{suggest(name, builder.catalog.packages)}")
     builder.problems.raise_if_any()
-    overlay_package = read_overlay(overlay, builder) if overlay is not None else None
+    overlays = [read_overlay(overlay, builder) if overlay is not None else None,
+                org_overlay(builder) if org_overlay is not None else None]
     builder.problems.raise_if_any()
-    registry = builder.build(list(packages), overlay_package)
+    registry = builder.build(list(packages), [layer for layer in overlays if layer is not None])
     builder.problems.raise_if_any()
     assert registry is not None
     return registry

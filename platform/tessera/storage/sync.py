@@ -19,6 +19,7 @@ steps and the snapshot in ``tessera_deployments``; a deploy with nothing to chan
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -45,8 +46,9 @@ DEFAULT_ORG = "default"
 #: the table holding one row per applied deploy (StorageSchema.deployments)
 DEPLOYMENTS_TABLE = "tessera_deployments"
 
-__all__ = ["DEFAULT_ORG", "Plan", "Refusal", "Step", "SyncError", "SyncRefused", "SyncResult", "apply_sync",
-           "database_url", "deploy", "open_org", "open_org_storage", "org_database", "plan_sync", "recorded_packages"]
+__all__ = ["DEFAULT_ORG", "Plan", "Refusal", "Step", "SyncError", "SyncRefused", "SyncResult", "apply_plan_on",
+           "apply_sync", "database_url", "deploy", "deploy_transaction", "open_org", "open_org_storage",
+           "org_database", "org_registry", "plan_sync", "recorded_packages"]
 
 
 class SyncError(Exception):
@@ -102,7 +104,7 @@ def apply_sync(plan: Plan, db: Database | None = None, allow_destructive: bool =
     _refuse(plan, allow_destructive)
     if plan.is_empty:
         return SyncResult(False, None, [], plan.packages, plan)
-    with _deploy_transaction(db) as conn:
+    with deploy_transaction(db) as conn:
         fresh = plan_on(conn, plan.registry, db)
         if fresh.signature() != plan.signature():
             raise SyncError("the database changed since this plan was made; nothing was changed — "
@@ -113,14 +115,24 @@ def apply_sync(plan: Plan, db: Database | None = None, allow_destructive: bool =
 def deploy(registry: Registry, db: Database, allow_destructive: bool = False,
            actor: str | None = None) -> SyncResult:
     """Plan and apply in one transaction: the tables of ``registry`` exist afterwards."""
-    with _deploy_transaction(db) as conn:
+    with deploy_transaction(db) as conn:
         plan = plan_on(conn, registry, db)
-        _refuse(plan, allow_destructive)
-        if plan.is_empty:
-            return SyncResult(False, None, [], plan.packages, plan)
-        result = _apply_on(conn, plan, actor)
-    db.analyze(sorted(plan.touched_tables))  # new indexes, rebuilt tables: fresh planner statistics
+        result = apply_plan_on(conn, plan, allow_destructive=allow_destructive, actor=actor)
+    if result.applied:
+        db.analyze(sorted(plan.touched_tables))  # new indexes, rebuilt tables: fresh planner statistics
     return result
+
+
+def apply_plan_on(conn: Connection, plan: Plan, *, allow_destructive: bool = False,
+                  actor: str | None = None) -> SyncResult:
+    """Apply ``plan`` (made on ``conn`` inside :func:`deploy_transaction`) and record the
+    deployment, so a caller can write its own rows in the same transaction (the org overlay
+    does). Raises SyncRefused when refused, SyncError when a step fails; the caller's
+    transaction then rolls back and nothing is changed."""
+    _refuse(plan, allow_destructive)
+    if plan.is_empty:
+        return SyncResult(False, None, [], plan.packages, plan)
+    return _apply_on(conn, plan, actor)
 
 
 def _refuse(plan: Plan, allow_destructive: bool) -> None:
@@ -130,7 +142,7 @@ def _refuse(plan: Plan, allow_destructive: bool) -> None:
 
 
 @contextmanager
-def _deploy_transaction(db: Database) -> Iterator[Connection]:
+def deploy_transaction(db: Database) -> Iterator[Connection]:
     """One connection in one transaction. On SQLite, foreign keys are switched off for it
     (the pragma is ignored inside a transaction, so it is set before BEGIN): batch mode drops
     and recreates tables, and with foreign keys on, dropping a parent table would run its
@@ -245,16 +257,17 @@ def org_database(settings: dict[str, Any], org: str, *, engine: sa.Engine | None
 
 def open_org(settings: dict[str, Any], org: str = DEFAULT_ORG, *,
              templates: Sequence[str] = (), plugins: Any = None,
-             engine: sa.Engine | None = None) -> tuple[Database, Registry]:
+             engine: sa.Engine | None = None, overlay: Any = None) -> tuple[Database, Registry]:
     """The org's database and registry. The org must exist in the platform store
     (``tessera orgs create``); ``default`` is created there the first time it is opened (by
     ``tessera metadata deploy``, the demo or the app). Installed packages: the PACKAGES setting,
     the packages of the last deployment (so a deployed template stays installed), ``templates``,
     and the packages enabled plugins ship; field types and formula functions come from the
-    plugins; the OVERLAY_DIR folder applies to ``default`` only.
+    plugins; the OVERLAY_DIR folder applies to ``default`` only; the overlay stored in the org's
+    database comes last (``overlay``: use these documents instead, see :func:`org_registry`).
     Raises SyncError (unknown org, database unreachable), MetadataError or PluginError."""
     _check_org(settings, org, engine)
-    return open_org_storage(settings, org, templates=templates, plugins=plugins, engine=engine)
+    return open_org_storage(settings, org, templates=templates, plugins=plugins, engine=engine, overlay=overlay)
 
 
 def _check_org(settings: dict[str, Any], org: str, engine: sa.Engine | None) -> None:
@@ -286,39 +299,70 @@ def _check_org(settings: dict[str, Any], org: str, engine: sa.Engine | None) -> 
 
 
 def open_org_storage(settings: dict[str, Any], org: str, *, templates: Sequence[str] = (), plugins: Any = None,
-                     engine: sa.Engine | None = None) -> tuple[Database, Registry]:
+                     engine: sa.Engine | None = None, overlay: Any = None) -> tuple[Database, Registry]:
     """:func:`open_org` without asking the platform store whether the org exists (for
     ``tessera orgs create``, which builds the registry before it adds the org)."""
-    from tessera.config import metadata_paths, split_list
-    from tessera.metadata.packages import package_name
-    from tessera.metadata.registry import build_org_registry, default_search_paths
     from tessera.plugins import Plugins
 
     plugins = plugins if plugins is not None else Plugins.load(settings.get("PLUGINS"))
     db = org_database(settings, org, engine=engine)
-    url = database_url(settings)
     try:
-        db.ensure_schema()
-        recorded = recorded_packages(db)
-    except sa.exc.SQLAlchemyError as exc:
+        try:
+            db.ensure_schema()
+        except sa.exc.SQLAlchemyError as exc:
+            raise SyncError(f"cannot open the database {_safe(database_url(settings))}: "
+                            f"{_reason(exc) if isinstance(exc, sa.exc.DBAPIError) else exc}") from exc
+        registry = org_registry(settings, org, db, templates=templates, plugins=plugins, overlay=overlay)
+    except BaseException:
         if engine is None:
             db.dispose()
-        raise SyncError(f"cannot open the database {_safe(url)}: "
+        raise
+    return db, registry
+
+
+def org_registry(settings: dict[str, Any], org: str, db: Database, *, templates: Sequence[str] = (),
+                 plugins: Any = None, overlay: Any = None) -> Registry:
+    """The registry of ``org`` as its database stands: the PACKAGES setting, the packages
+    enabled plugins ship, the packages of the last deployment (so a deployed template stays
+    installed), ``templates``, the OVERLAY_DIR folder (``default`` only), and last the overlay
+    stored in the database — or ``overlay`` in its place (OverlayDocuments or an
+    :class:`~tessera.metadata.overlay.OverlayLayer`), to check a change before it is applied.
+    ``registry.revision`` is the stored state it was built from (see storage.overlay_store).
+    Raises SyncError (database), MetadataError or PluginError."""
+    from tessera.config import metadata_paths, split_list
+    from tessera.metadata.overlay import ORG_OVERLAY, OverlayLayer
+    from tessera.metadata.packages import package_name
+    from tessera.metadata.registry import build_org_registry, default_search_paths
+    from tessera.plugins import Plugins
+
+    from .overlay_store import OverlayRows, revision
+
+    plugins = plugins if plugins is not None else Plugins.load(settings.get("PLUGINS"))
+    built_from = None
+    try:
+        if overlay is None:
+            built_from = revision(db)  # before the documents: a change in between is noticed later
+            with db.engine.connect() as conn:
+                overlay = list(OverlayRows(db).read(conn).values())
+                conn.rollback()
+        recorded = recorded_packages(db)
+    except sa.exc.SQLAlchemyError as exc:
+        raise SyncError(f"cannot open the database {_safe(database_url(settings))}: "
                         f"{_reason(exc) if isinstance(exc, sa.exc.DBAPIError) else exc}") from exc
-    overlay = Path(settings["OVERLAY_DIR"]) if settings.get("OVERLAY_DIR") and org == DEFAULT_ORG else None
-    overlay_name = _overlay_name(overlay) if overlay else None
+    layer = overlay if isinstance(overlay, OverlayLayer) else OverlayLayer(overlay)
+    folder = Path(settings["OVERLAY_DIR"]) if settings.get("OVERLAY_DIR") and org == DEFAULT_ORG else None
+    overlays = {ORG_OVERLAY, _overlay_name(folder) if folder else None}
     shipped = [name for root in plugins.metadata_packages if (name := package_name(root))]
     names = [*split_list(settings.get("PACKAGES") or ""), *shipped,
-             *(p["name"] for p in recorded if p["name"] != overlay_name), *templates]
+             *(p["name"] for p in recorded if p["name"] not in overlays), *templates]
     try:
         registry = build_org_registry(list(dict.fromkeys(names)),
                                       search_paths=[*metadata_paths(settings), *plugins.metadata_packages,
                                                     *default_search_paths()],
-                                      overlay=overlay, field_types=plugins.field_types,
-                                      functions=plugins.functions, flow_steps=plugins.flow_steps)
+                                      overlay=folder, field_types=plugins.field_types,
+                                      functions=plugins.functions, flow_steps=plugins.flow_steps,
+                                      org_overlay=layer)
     except MetadataError as exc:
-        if engine is None:
-            db.dispose()
         owners = sorted({o for p in exc.problems if (o := plugins.owner_of(p.location.file))})
         if owners:  # say which plugin ships the broken metadata, then where and what
             from tessera.plugins import PluginError
@@ -327,11 +371,7 @@ def open_org_storage(settings: dict[str, Any], org: str, *, templates: Sequence[
             raise PluginError(f"plugin{'s' if len(owners) > 1 else ''} {', '.join(repr(o) for o in owners)} "
                               f"ship{'' if len(owners) > 1 else 's'} invalid metadata:\n{listing}") from exc
         raise
-    except BaseException:
-        if engine is None:
-            db.dispose()
-        raise
-    return db, registry
+    return dataclasses.replace(registry, revision=built_from) if built_from is not None else registry
 
 
 def _overlay_name(path: Path) -> str:

@@ -53,6 +53,7 @@ class StorageSchema:
         self.jobs = _jobs_table(self.metadata)
         self.notifications = _notifications_table(self.metadata)
         self.flow_waits = _flow_waits_table(self.metadata)
+        self.overlay, self.overlay_changes = overlay_tables(self.metadata)
         tables = {name: self._object_table(obj) for name, obj in registry.objects.items()}
         self.tables: Mapping[str, sa.Table] = MappingProxyType(tables)
 
@@ -60,7 +61,8 @@ class StorageSchema:
     def system_tables(self) -> tuple[sa.Table, ...]:
         return (self.history, self.counters, self.deployments, self.retired, self.shares, self.team_members,
                 self.approvals, self.approval_actions, self.approval_assignees,
-                self.jobs, self.notifications, self.flow_waits)
+                self.jobs, self.notifications, self.flow_waits,
+                self.overlay, self.overlay_changes)
 
     def table(self, object_name: str) -> sa.Table:
         return self.tables[object_name]
@@ -306,6 +308,35 @@ def _flow_waits_table(metadata: sa.MetaData) -> sa.Table:
         sa.Index(f"ix_{SYSTEM_PREFIX}flow_waits_due", "status", "resume_at"),
         sa.Index(f"ix_{SYSTEM_PREFIX}flow_waits_record", "object", "record_id", "status"),
     )
+
+
+def overlay_tables(metadata: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """The org's metadata overlay (storage/overlay.py): one row per document, and the history
+    of changes to it. Documents are JSON *text*, not jsonb: the order of keys means something
+    (fields are shown in the order given) and decimals must stay exact. A document's
+    ``version`` is the id of the change that last wrote it, so it never repeats, even when a
+    document is removed and added again."""
+    documents = sa.Table(
+        f"{SYSTEM_PREFIX}overlay", metadata,
+        sa.Column("kind", sa.String(16), primary_key=True),  # object, flow, report, dashboard, app, role
+        sa.Column("name", sa.String(63), primary_key=True),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
+    )
+    changes = sa.Table(
+        f"{SYSTEM_PREFIX}overlay_changes", metadata,
+        sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("actor", sa.String(120), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=False),
+        # {"object/lead": document or null}: what the change replaced and what it wrote
+        sa.Column("documents_before", sa.Text(), nullable=False),
+        sa.Column("documents_after", sa.Text(), nullable=False),
+        sa.Column("reverts", sa.BigInteger(), nullable=True),  # the change this one undid
+        sa.Column("reverted_by", sa.BigInteger(), nullable=True),
+        sa.Column("deployment_id", sa.BigInteger(), nullable=True),  # tessera_deployments, when tables changed
+    )
+    return documents, changes
 
 
 def _retired_table(metadata: sa.MetaData) -> sa.Table:

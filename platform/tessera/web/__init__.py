@@ -23,3 +23,6 @@ def init_app(app: Any) -> None:
     app.register_blueprint(kanban.bp)
     app.register_blueprint(approvals.bp)
     app.register_blueprint(notifications.bp)
+    from . import admin
+
+    admin.init_app(app)  # /admin: the builder

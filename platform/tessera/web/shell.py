@@ -139,10 +139,12 @@ def _menus(actor: Any) -> Iterator[NavMenu]:
         yield NavMenu("plugins", _("More"), None, extra)
     if who.unrestricted and actor.role is not None:
         yield NavMenu("admin", _("Admin"), "settings", [
+            NavEntry(_("Builder"), url_for("admin.home")),
             NavEntry(_("Objects and metadata"), url_for("shell.metadata_overview")),
             NavEntry(_("Background jobs"), url_for("jobs.job_list")),
             NavEntry(_("API documentation"), url_for("api.docs")),
-        ], active=request.endpoint in ("shell.metadata_overview", "jobs.job_list"))
+        ], active=request.endpoint in ("shell.metadata_overview", "jobs.job_list")
+            or (request.endpoint or "").startswith("admin."))
 
 
 def _entry(registry: Any, who: Any, item: dict[str, Any], locale: str) -> NavEntry | None:
