@@ -12,7 +12,9 @@ positions) and then composed the same way, since JSON is YAML 1.2.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import pickle
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -177,9 +179,35 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+#: files read without problems, by (path, display, mtime, size): packages on disk are read
+#: again for every registry an overlay change builds; parsing is most of that time
+_LOADED: dict[tuple[str, str, int, int], Document] = {}
+_LOADED_MAX = 5000
+
+
 def load_file(path: Path, problems: Problems, *, display: str | None = None) -> Document | None:
-    """Load one YAML or JSON file; report syntax errors to ``problems`` and return None."""
+    """Load one YAML or JSON file; report syntax errors to ``problems`` and return None.
+    A file read before and not changed since (same modification time and size) is not
+    parsed again: its document comes back with a fresh copy of its data."""
     shown = display or display_path(path)
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), shown, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None
+    cached = _LOADED.get(key) if key is not None else None
+    if cached is not None:
+        return dataclasses.replace(cached, data=pickle.loads(pickle.dumps(cached.data, pickle.HIGHEST_PROTOCOL)))
+    before = len(problems)
+    found = _load_file(path, problems, shown)
+    if found is not None and key is not None and len(problems) == before:
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.clear()
+        _LOADED[key] = dataclasses.replace(found, data=pickle.loads(pickle.dumps(found.data, pickle.HIGHEST_PROTOCOL)))
+    return found
+
+
+def _load_file(path: Path, problems: Problems, shown: str) -> Document | None:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -65,7 +65,7 @@ def metadata() -> Any:
 
 #: the editors, in the order of the side navigation; each registers its routes and its
 #: section when imported
-EDITORS: tuple[str, ...] = ()
+EDITORS: tuple[str, ...] = ("objects", "fields", "rules", "layouts", "automation", "roles", "packages")
 
 
 def init_app(app: Any) -> None:

@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from tessera.i18n import current_locale
-from tessera.metadata.writer import render_yaml
+from tessera.metadata.writer import dumps_json, loads_json, normalize, render_yaml
 from tessera.security.web import current_actor
 from tessera.storage.overlay import Conflict, DocumentChange, InvalidChange, OverlayError
 from tessera.storage.sync import SyncError, SyncRefused
@@ -59,8 +59,21 @@ class Pending:
                    str(payload["summary"]), str(payload["back"]))
 
 
+class _MetadataJSON:
+    """What the signer writes with: JSON keeping key order and exact decimals (a field's
+    ``min: 0.5`` stays a decimal from the plan page to Apply)."""
+
+    @staticmethod
+    def dumps(value: Any) -> str:
+        return dumps_json(normalize(value))
+
+    @staticmethod
+    def loads(text: str | bytes) -> Any:
+        return loads_json(text.decode() if isinstance(text, bytes) else text)
+
+
 def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=SALT)
+    return URLSafeSerializer(current_app.secret_key, salt=SALT, serializer=_MetadataJSON)
 
 
 def version_of(kind: str, name: str) -> int:
@@ -125,8 +138,8 @@ def _plan_view(plan: Any) -> PlanView:
             steps.append({"what": STEP_LABELS.get(step.kind, step.kind) % {"table": step.table},
                           "words": step.words})
         refusals = [str(r) for r in plan.storage.refusals]
-    problems = [{"where": f"{KIND_LABELS.get(p.kind, p.kind)} {p.name}" + (f" · {p.path}" if p.path else ""),
-                 "message": p.message} for p in plan.problems]
+    problems = [{"where": (f"{KIND_LABELS.get(p.kind, p.kind)} {p.name}" + (f" · {p.where}" if p.where else ""))
+                 if p.kind and p.name else str(p.location), "message": p.message} for p in plan.problems]
     return PlanView(documents, steps, problems, refusals, plan.is_empty)
 
 
