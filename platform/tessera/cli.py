@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from flask.cli import FlaskGroup
@@ -50,6 +50,17 @@ def cli() -> None:
 
 def _fail(message: str) -> None:
     click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _refused(exc: Any) -> NoReturn:
+    """A deploy the storage refused (SyncRefused): its problems, the way out, exit 1."""
+    click.echo(f"deploy refused, nothing was changed ({len(exc.problems)} "
+               f"problem{'s' if len(exc.problems) != 1 else ''}):", err=True)
+    for problem in exc.problems:
+        click.echo(f"  - {problem}", err=True)
+    if exc.forceable:
+        click.echo("run again with --allow-destructive to apply these changes anyway", err=True)
     sys.exit(1)
 
 
@@ -274,13 +285,7 @@ def metadata_deploy(org: str, allow_destructive: bool, templates: tuple[str, ...
     try:
         result = deploy(registry, db, allow_destructive=allow_destructive, actor=_actor())
     except SyncRefused as exc:
-        click.echo(f"deploy refused, nothing was changed ({len(exc.problems)} "
-                   f"problem{'s' if len(exc.problems) != 1 else ''}):", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        if exc.forceable:
-            click.echo("run again with --allow-destructive to apply these changes anyway", err=True)
-        sys.exit(1)
+        _refused(exc)
     except SyncError as exc:
         _fail(str(exc))
     except sa.exc.SQLAlchemyError as exc:

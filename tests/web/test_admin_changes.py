@@ -58,7 +58,9 @@ def test_the_plan_page_shows_the_documents_and_the_new_table_and_apply_makes_it(
 
     again = admin.post("/admin/changes/apply", data={"change": token, "csrf_token": csrf(admin, "/admin/")})
     assert again.status_code == 409  # it read "no ticket yet", which is no longer so
-    assert "was changed by someone else" in again.get_data(as_text=True)
+    said = again.get_data(as_text=True)
+    latest = changes_of(builder_site).history(limit=1)[0].id
+    assert f"Object ticket was changed by someone else (change {latest})" in said  # who, by number
 
 
 def test_a_tampered_change_is_refused_and_changes_nothing(builder_site, admin, csrf):

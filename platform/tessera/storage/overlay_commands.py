@@ -162,7 +162,7 @@ def deploy_overlay(org: str, folder: Path, templates: Sequence[str], allow_destr
     transaction, with a history row; refused when another change arrives meanwhile."""
     import sqlalchemy as sa
 
-    from tessera.cli import _actor
+    from tessera.cli import _actor, _refused
 
     from .overlay import Conflict, InvalidChange, OverlayError
     from .sync import SyncError, SyncRefused
@@ -180,13 +180,7 @@ def deploy_overlay(org: str, folder: Path, templates: Sequence[str], allow_destr
     except InvalidChange as exc:
         _print_problems(exc.problems)
     except SyncRefused as exc:
-        click.echo(f"deploy refused, nothing was changed ({len(exc.problems)} "
-                   f"problem{'s' if len(exc.problems) != 1 else ''}):", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        if exc.forceable:
-            click.echo("run again with --allow-destructive to apply these changes anyway", err=True)
-        sys.exit(1)
+        _refused(exc)
     except Conflict as exc:
         _fail(f"{exc} (run the deploy again)")
     except (OverlayError, SyncError) as exc:

@@ -11,8 +11,8 @@ nothing is written and the page says who and asks to reload (optimistic concurre
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from babel.dates import format_datetime
@@ -43,7 +43,6 @@ class Pending:
     expected: dict[tuple[str, str], int]
     summary: str
     back: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def dumps(self) -> str:
         payload = {"changes": [[c.kind, c.name, c.data] for c in self.changes],
@@ -161,6 +160,20 @@ def _refused(message: str, back: str, status: int = 400) -> Any:
 
 # ------------------------------------------------------------------------------ apply
 
+def _not_made(exc: Exception, back: str) -> Any:
+    """The page for a change the overlay refused: who changed what meanwhile (409), the
+    metadata problems (422), what the database would lose (409), or why (400; 503 when the
+    database failed). Nothing was written in any case."""
+    if isinstance(exc, Conflict):
+        lines = [_("%(kind)s %(name)s was changed by someone else (change %(by)s) after you opened it.",
+                   kind=KIND_LABELS.get(c.kind, c.kind), name=c.name, by=c.by.id if c.by else "?")
+                 for c in exc.conflicts] or [str(exc)]
+        return render_template("admin/conflict.html", lines=lines, back=back), 409
+    if isinstance(exc, InvalidChange | SyncRefused):
+        return _refused("; ".join(str(p) for p in exc.problems), back, 422 if isinstance(exc, InvalidChange) else 409)
+    return _refused(str(exc), back, 503 if isinstance(exc, SyncError) else 400)
+
+
 @bp.post("/changes/apply")
 def apply_view() -> Any:
     try:
@@ -171,19 +184,13 @@ def apply_view() -> Any:
     try:
         result = metadata().apply(pending.changes, expected_versions=pending.expected,
                                   actor=f"user:{who.username or who.id}", summary=pending.summary)
-    except Conflict as exc:
-        lines = [_("%(kind)s %(name)s was changed by someone else (change %(by)s) after you opened it.",
-                   kind=KIND_LABELS.get(c.kind, c.kind), name=c.name, by=c.by or "?") for c in exc.conflicts]
-        return render_template("admin/conflict.html", lines=lines, back=pending.back), 409
     except InvalidChange as exc:
         plan = metadata().plan(pending.changes)
         if plan.valid:  # the problems came with another admin's change in between
-            return _refused("; ".join(str(p) for p in exc.problems), pending.back, 422)
+            return _not_made(exc, pending.back)
         return propose(pending, plan)
-    except SyncRefused as exc:
-        return _refused("; ".join(str(p) for p in exc.problems), pending.back, 409)
     except (OverlayError, SyncError) as exc:
-        return _refused(str(exc), pending.back, 503 if isinstance(exc, SyncError) else 400)
+        return _not_made(exc, pending.back)
     if result.applied:
         flash(_("Applied: %(summary)s", summary=pending.summary), "success")
     else:
@@ -198,7 +205,7 @@ def history() -> Any:
     before = request.args.get("before", type=int)
     rows = metadata().history(limit=51, before=before)
     older = url_for("admin.history", before=rows[49].id) if len(rows) > 50 else None
-    return render_template("admin/history.html", changes=[_change_view(c) for c in rows[:50]], older=older)
+    return render_template("admin/history.html", changes=[change_view(c) for c in rows[:50]], older=older)
 
 
 @bp.get("/history/<int:change_id>")
@@ -207,7 +214,7 @@ def history_detail(change_id: int) -> Any:
         change = metadata().change(change_id)
     except OverlayError:
         return _refused(_("There is no change %(id)s.", id=change_id), url_for("admin.history"), 404)
-    view = _change_view(change)
+    view = change_view(change)
     documents = []
     for key in sorted(set(change.before) | set(change.after)):
         before, after = change.before.get(key), change.after.get(key)
@@ -222,30 +229,19 @@ def revert(change_id: int) -> Any:
     back = url_for("admin.history_detail", change_id=change_id)
     try:
         result = metadata().revert(change_id, actor=f"user:{who.username or who.id}")
-    except Conflict as exc:
-        return render_template("admin/conflict.html", lines=[str(c) for c in exc.conflicts] or [str(exc)],
-                               back=back), 409
-    except InvalidChange as exc:
-        return _refused("; ".join(str(p) for p in exc.problems), back, 422)
-    except SyncRefused as exc:
-        return _refused("; ".join(str(p) for p in exc.problems), back, 409)
     except (OverlayError, SyncError) as exc:
-        return _refused(str(exc), back)
+        return _not_made(exc, back)
     flash(_("Change %(id)s was reverted (change %(new)s).", id=change_id, new=result.change_id), "success")
     return redirect(url_for("admin.history"), 303)
 
 
-def _change_view(change: Any) -> dict[str, Any]:
+def change_view(change: Any) -> dict[str, Any]:
     data = change.as_dict()
     data["when"] = format_datetime(change.at, "short", tzinfo=current_timezone(),
                                    locale=current_locale().replace("-", "_"))
     keys = sorted(set(change.before) | set(change.after))
     data["documents"] = [f"{KIND_LABELS.get(k[0], k[0])} {k[1]}" for k in keys]
     return data
-
-
-def document_keys(changes: Sequence[DocumentChange]) -> list[tuple[str, str]]:
-    return [c.key for c in changes]
 
 
 section("admin.history", _l("Change history"))

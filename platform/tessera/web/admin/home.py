@@ -11,7 +11,7 @@ from tessera.app import current_registry
 from tessera.metadata.overlay import ORG_OVERLAY
 
 from . import bp, metadata, section
-from .changes import _change_view
+from .changes import change_view
 
 
 @bp.get("/")
@@ -20,7 +20,7 @@ def home() -> Any:
     overlay = {doc.name for doc in metadata().documents() if doc.kind == "object"}
     packaged = [obj for obj in registry.objects.values() if obj.package != ORG_OVERLAY]
     custom = [obj for obj in registry.objects.values() if obj.package == ORG_OVERLAY]
-    recent = [_change_view(c) for c in metadata().history(limit=5)]
+    recent = [change_view(c) for c in metadata().history(limit=5)]
     return render_template("admin/home.html", packages=registry.packages, packaged=len(packaged),
                            custom=custom, changed=sorted(overlay & {o.name for o in packaged}), recent=recent)
 
