@@ -55,7 +55,13 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers per server")
+    parser.add_argument("--operations", default=",".join(OPERATIONS),
+                        help=f"which to measure, comma-separated (default: {','.join(OPERATIONS)})")
     args = parser.parse_args()
+    operations = [name.strip() for name in args.operations.split(",") if name.strip()]
+    unknown = sorted(set(operations) - set(OPERATIONS))
+    if unknown or not operations:
+        parser.error(f"--operations: choose from {', '.join(OPERATIONS)} (not: {', '.join(unknown)})")
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 1
@@ -76,11 +82,11 @@ def main() -> int:
     for name, (target, base, headers) in servers.items():
         with _gunicorn(target, args.workers, env) as port:
             results[name] = {}
-            for operation in OPERATIONS:
+            for operation in operations:
                 script = _script(operation, base, headers, lead_ids, update_ids)
                 results[name][operation] = _wrk(port, script, operation, args)
                 print(f"  {name:13} {operation:7} {results[name][operation]}", flush=True)
-    _report(results)
+    _report(results, operations)
     return 0
 
 
@@ -211,10 +217,10 @@ def _wrk(port: int, script: str, operation: str, args: argparse.Namespace) -> Fi
     return Figures(rps, latency.get("50", 0.0), latency.get("99", 0.0), int(errors.group(1)) if errors else 0)
 
 
-def _report(results: dict[str, dict[str, Figures]]) -> None:
+def _report(results: dict[str, dict[str, Figures]], operations: list[str]) -> None:
     print("\n| operation | generated req/s | p50 ms | p99 ms | hand-written req/s | p50 ms | p99 ms | ratio | goal |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for operation in OPERATIONS:
+    for operation in operations:
         ours, theirs = results["generated"][operation], results["hand-written"][operation]
         goal = 0.8 if operation in READS else 0.6
         ratio = ours.rps / theirs.rps if theirs.rps else 0.0

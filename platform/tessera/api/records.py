@@ -150,7 +150,7 @@ def create_record(object_name: str) -> Any:
     obj = who.object(object_name)
     refuse_unknown_parameters((), who.locale)
     data = read_json(who.locale)
-    with who.service.unit_of_work(who.actor) as work:
+    with who.service.unit_of_work(who.actor, late_lock=True) as work:
         record = work.create(obj.name, data)
     return json_response(record, 201, {"Location": record_path(obj.name, record["id"]),
                                        "ETag": etag(record["version"])})
@@ -162,7 +162,7 @@ def update_record(object_name: str, record_id: int) -> Any:
     refuse_unknown_parameters((), who.locale)
     version = if_match(who.locale, required=True)
     data = read_json(who.locale)
-    with who.service.unit_of_work(who.actor) as work:
+    with who.service.unit_of_work(who.actor, late_lock=True) as work:
         record = work.update(obj.name, record_id, data, version=version)
     return json_response(record, headers={"ETag": etag(record["version"])})
 

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 from tessera.expressions import EvalContext, FormulaError
 from tessera.metadata.model import ObjectDef
 from tessera.metadata.registry import Registry
-from tessera.storage.database import Database
+from tessera.storage.database import Database, take_write_turn
 from tessera.storage.query import Count, Page, QueryParams
 from tessera.storage.tables import StorageSchema
 
@@ -119,15 +119,20 @@ class RecordService:
         return runtime
 
     @contextmanager
-    def unit_of_work(self, actor: Actor = SYSTEM, *, read_only: bool = False) -> Iterator[UnitOfWork]:
+    def unit_of_work(self, actor: Actor = SYSTEM, *, read_only: bool = False,
+                     late_lock: bool = False) -> Iterator[UnitOfWork]:
         """One transaction: everything inside commits together or not at all. An actor of
         another org is refused outright: no record of this org is theirs to reach.
-        ``read_only`` work takes no write lock (SQLite) and refuses to write."""
+        ``read_only`` work takes no write lock (SQLite) and refuses to write. ``late_lock``
+        work takes SQLite's write lock only once a record has passed its checks and is about
+        to be written (:meth:`Database.begin_late`), so writers do not queue behind each
+        other's validation; for work that writes one record (an API create or update)."""
         if not actor.is_system and actor.org != self.org:
             from tessera.security.permissions import PermissionDenied
 
             raise PermissionDenied(f"{self.org} org", "use", actor)
-        with (self.db.read() if read_only else self.db.begin()) as conn:
+        opened = self.db.read() if read_only else self.db.begin_late() if late_lock else self.db.begin()
+        with opened as conn:
             work = UnitOfWork(self, conn, actor, read_only=read_only)
             yield work
         self.events.fire_committed(work.committed)
@@ -335,6 +340,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         """The one write path. ``trusted`` values come from the engine itself (roll-ups) and
         skip input checks; everything else about the record is checked as usual."""
         self._require_writable()
+        original = dict(given)  # to make the write again on a newer record (late_lock)
         obj = runtime.object
         action = "create" if prior is None else "update"
         events = self.service.events
@@ -371,6 +377,15 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         if problems:
             raise ValidationFailed(obj.name, problems)
         change.values = record
+        if take_write_turn(self.conn) and prior is not None and expected is None:
+            # the record was read before this unit of work took the write lock (late_lock);
+            # the version check of the UPDATE refuses a caller's stale version, but a write
+            # meant for the latest state is made again on it
+            current = self._load(runtime, prior["id"])
+            if current is None:
+                raise RecordNotFound(obj.name, prior["id"])
+            if current["version"] != prior["version"]:
+                return self._write(runtime, current, original, None, trusted)
         if events.has("before_save"):
             events.fire("before_save", change)
             if change.problems:

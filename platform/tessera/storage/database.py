@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection, Engine
 
 #: the execution option of :meth:`Database.read` connections
 READ_ONLY = "tessera_read_only"
+#: where a :meth:`Database.begin_late` connection keeps its :class:`_LateTurn`
+_LATE_TURN = "tessera_late_turn"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -81,6 +83,33 @@ class Database:
             return
         with self._writers, self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def begin_late(self) -> Iterator[Connection]:
+        """Like :meth:`begin`, but on a SQLite file the transaction starts deferred and takes
+        the write lock only when it is about to write: at the first statement that is not a
+        SELECT, or earlier by :func:`take_write_turn`. Work that reads and checks a lot before
+        a short write (a validated record update) then holds the lock only for the write, and
+        other writers are not queued behind its checks.
+
+        The price is isolation: taking the lock ends the read snapshot and starts a new one,
+        so what was read before may have changed since, as under PostgreSQL's READ COMMITTED
+        (which :meth:`begin` gives there too). Writes that depend on a row read before must
+        check its version (``UPDATE ... WHERE version = :read``). A result still being iterated
+        when the lock is taken cannot survive the new snapshot: fetch it whole first."""
+        if self._writers is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            turn = _LateTurn(self._writers)
+            conn.info[_LATE_TURN] = turn
+            try:
+                with conn.begin():  # deferred: see _sqlite_on_begin
+                    yield conn
+            finally:
+                conn.info.pop(_LATE_TURN, None)
+                turn.release()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -168,6 +197,42 @@ class WriterQueue:
         return self._fd
 
 
+class _LateTurn:
+    """The write turn of one :meth:`Database.begin_late` transaction, taken at most once."""
+
+    __slots__ = ("queue", "held")
+
+    def __init__(self, queue: WriterQueue) -> None:
+        self.queue = queue
+        self.held = False
+
+    def take(self, dbapi_connection: Any) -> None:
+        # the deferred transaction has only read: ending it loses nothing. Upgrading it in
+        # place instead would fail (SQLITE_BUSY_SNAPSHOT) whenever another writer committed
+        # since it began, which is the usual case under load.
+        dbapi_connection.execute("COMMIT")
+        self.queue.__enter__()
+        self.held = True
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.queue.__exit__(None, None, None)
+
+
+def take_write_turn(conn: Connection) -> bool:
+    """Take the write lock of a :meth:`Database.begin_late` transaction now, if it has not
+    been taken yet. True when it was taken by this call: rows read before it may have changed
+    since. False when it was already held, or the connection holds it from the start
+    (:meth:`Database.begin`, PostgreSQL)."""
+    turn = conn.info.get(_LATE_TURN) if conn.dialect.name == "sqlite" else None
+    if turn is None or turn.held:
+        return False
+    turn.take(conn.connection.dbapi_connection)
+    return True
+
+
 def normalise_url(url: str) -> str:
     """``postgresql://`` and ``postgres://`` (what people write) mean psycopg 3 here."""
     for prefix in ("postgresql://", "postgres://"):
@@ -185,6 +250,7 @@ def create_engine(url: str, **options: Any) -> Engine:
         engine = sa.create_engine(url, **options)
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
+        sa.event.listen(engine, "before_cursor_execute", _sqlite_before_execute)
         return engine
     options.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **options)
@@ -203,5 +269,25 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_on_begin(conn: Connection) -> None:
     # take the write lock at the start: read-then-write transactions cannot deadlock, and
     # concurrent writers queue on the busy timeout instead of failing half-way. Transactions
-    # that only read (Database.read) start deferred and take no lock.
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+    # that only read (Database.read) start deferred and take no lock; so do those that take
+    # it when they first write (Database.begin_late).
+    deferred = conn.get_execution_options().get(READ_ONLY) or _LATE_TURN in conn.info
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def _sqlite_before_execute(conn: Connection, _cursor: Any, statement: str, _parameters: Any,
+                           context: Any, _executemany: bool) -> None:
+    # a Database.begin_late transaction takes the write lock before its first write
+    turn = conn.info.get(_LATE_TURN)
+    if turn is None or turn.held or not _writes(statement, context):
+        return
+    turn.take(conn.connection.dbapi_connection)
+
+
+def _writes(statement: str, context: Any) -> bool:
+    """Whether a statement may write (a SAVEPOINT counts: it must be inside the write
+    transaction, not the snapshot that taking the lock ends)."""
+    compiled = getattr(context, "compiled", None)
+    if compiled is not None and getattr(compiled.statement, "is_select", False):
+        return False
+    return statement.lstrip()[:6].upper() not in ("SELECT", "BEGIN")
