@@ -9,8 +9,9 @@
 
 The plan compares the tables the registry compiles to (:class:`~.tables.StorageSchema`) with the
 live database and with the last deployment's snapshot of the metadata (to see what changed
-that the database cannot show, such as ``required``). How it is computed: :mod:`.sync_plan`;
-what a type change does to each value: :mod:`.sync_convert`; reading the database:
+that the database cannot show, such as ``required``). How it is computed: :mod:`.sync_plan`,
+and for each changed column of an existing table :mod:`.sync_columns`; what a type change does
+to each value: :mod:`.sync_convert`; reading the database:
 :mod:`.sync_live`. Every schema change is an Alembic operation; on SQLite, changes SQLite cannot
 make in place go through batch mode (copy, drop, rename) with foreign keys switched off for the
 transaction and checked before it commits. Each applied deploy records the package versions, the
