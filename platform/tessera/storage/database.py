@@ -272,7 +272,8 @@ def _sqlite_on_begin(conn: Connection) -> None:
     # that only read (Database.read) start deferred and take no lock; so do those that take
     # it when they first write (Database.begin_late).
     deferred = conn.get_execution_options().get(READ_ONLY) or _LATE_TURN in conn.info
-    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+    # straight to the driver: the whole statement machinery cost as much as the BEGIN itself
+    conn.connection.driver_connection.execute("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def _sqlite_before_execute(conn: Connection, _cursor: Any, statement: str, _parameters: Any,
