@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
 from tessera.flows.model import MAX_DEPTH, FlowDefinitionError
 from tessera.metadata.errors import MetadataError
+from tessera.metadata.registry import build_org_registry
 from tessera.records import BatchFailed, ValidationFailed
-from tests.flows.crm import MANAGER, REP, STAGES, WON, tasks_of
+from tests.flows.crm import ACCOUNT, MANAGER, OPPORTUNITY, REP, STAGES, TASK, WON, tasks_of
 
 # ------------------------------------------------------------------ record-triggered
 
@@ -164,6 +167,50 @@ def test_the_engine_names_the_flow_and_step_of_a_definition_problem(crm):
     with pytest.raises(FlowDefinitionError) as raised:
         compile_flows(service.registry, without_create)
     assert str(raised.value).startswith("flow 'when_won' steps[1]: unknown step type 'create_record'")
+
+
+def test_the_engine_uses_the_flows_its_registry_build_compiled_when_the_step_types_match(crm):
+    from tessera.flows.engine import FlowEngine
+
+    service = crm(when_won=WON)
+    built = service.registry.compiled_flows
+    assert service.flows.flows["when_won"] is built.flows["when_won"]
+    assert service.flows.flows is not built.flows  # the engine's own dict
+    service.registry = dataclasses.replace(service.registry, revision=7)  # as org_registry returns it
+    assert FlowEngine(service, service.flows.step_types).flows["when_won"] is built.flows["when_won"]
+
+
+def test_the_engine_compiles_the_flows_again_when_its_step_types_differ_from_the_registry_build(
+        write_package, tmp_path):
+    from tessera.flows.builtin import BUILTIN_STEPS
+    from tessera.flows.engine import FlowEngine
+    from tessera.flows.steps import FlowStepType
+
+    ping = FlowStepType("ping", {"en": "Ping", "zh-CN": "探测"}, run=lambda run, props: None)
+    pong = FlowStepType("pong", {"en": "Pong", "zh-CN": "回应"}, run=lambda run, props: None)
+    pinging = WON.replace("  - type: set_fields\n", "  - type: ping\n  - type: set_fields\n", 1)
+    write_package("crm", {"objects/account.yaml": ACCOUNT, "objects/opportunity.yaml": OPPORTUNITY,
+                          "objects/task.yaml": TASK, "flows/when_won.yaml": pinging})
+    registry = build_org_registry(["crm"], search_paths=[tmp_path], flow_steps={"ping": ping})
+    service = SimpleNamespace(registry=registry)
+    builtin = {step.name: step for step in BUILTIN_STEPS}
+    built = registry.compiled_flows.flows["when_won"]
+
+    assert FlowEngine(service, {**builtin, "ping": ping}).flows["when_won"] is built
+    recompiled = FlowEngine(service, {**builtin, "ping": ping, "pong": pong}).flows["when_won"]
+    assert recompiled is not built and recompiled.steps[0].type is ping
+    with pytest.raises(FlowDefinitionError, match="unknown step type 'ping'"):
+        FlowEngine(service, builtin)
+
+
+def test_flows_write_as_the_system_in_the_users_transaction_and_count_depth_together(crm):
+    service = crm()
+    with service.unit_of_work(REP) as work:
+        system = service.flows._system_work(work)
+        assert system.actor.is_system and system.conn is work.conn
+        assert system.now is work.now and system.committed is work.committed
+        assert system.flow_chain is work.flow_chain
+        assert service.flows._system_work(work) is system and service.flows._system_work(system) is system
 
 
 # ------------------------------------------------------------------ stage machines

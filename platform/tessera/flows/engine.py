@@ -29,7 +29,7 @@ from tessera.metadata.model import Label
 from tessera.records.errors import RECORD, Problem, ValidationFailed, _l
 from tessera.records.events import RecordChange
 
-from .model import MAX_DEPTH, Flow, StageMachine, Step, compile_flows
+from .model import MAX_DEPTH, Flow, StageMachine, Step, flows_for
 from .steps import FlowStepType, StepError
 
 
@@ -132,14 +132,15 @@ class FlowRun:
 
 
 class FlowEngine:
-    """The flows of one record service, compiled once, listening on its events."""
+    """The flows of one record service, listening on its events. They are compiled once per
+    registry: the engine takes those its registry's build compiled when the step types match."""
 
     def __init__(self, service: Any, step_types: Mapping[str, FlowStepType]) -> None:
         self.service = service
         #: the job system steps enqueue into (webhooks, e-mail, resumptions); None: the app's
         self.jobs: Any = None
         self.step_types = dict(step_types)
-        self.flows = compile_flows(service.registry, self.step_types)
+        self.flows = flows_for(service.registry, self.step_types)
         self._by_object: dict[tuple[str, str, str], list[Flow]] = {}
         for flow in self.flows.values():
             if flow.kind == "record" and flow.object and flow.active:
@@ -247,7 +248,8 @@ class FlowEngine:
 
     @contextmanager
     def _nested(self, work: Any, flow: Flow) -> Iterator[None]:
-        chain = _chain_of(work)
+        """``flow`` runs inside ``work``: refused past MAX_DEPTH flows started by each other."""
+        chain = work.flow_chain
         if len(chain) >= MAX_DEPTH:
             names = " → ".join([*chain, flow.name])
             problem = Problem(FLOW_TOO_DEEP, {"depth": MAX_DEPTH, "chain": names})
@@ -260,18 +262,18 @@ class FlowEngine:
 
     def _system_work(self, work: Any) -> Any:
         """A unit of work on the same transaction acting as the system; its after-commit work
-        joins ``work``'s."""
+        joins ``work``'s, and the flows running in either count toward MAX_DEPTH together."""
         if work.actor.is_system:
             return work
-        found = work.__dict__.get("_flow_system_work")
+        found = work.flow_system_work
         if found is None:
             from tessera.records.service import SYSTEM, UnitOfWork
 
             found = UnitOfWork(self.service, work.conn, SYSTEM)
             found.now = work.now
             found.committed = work.committed
-            found.__dict__["_flow_chain"] = _chain_of(work)
-            work.__dict__["_flow_system_work"] = found
+            found.flow_chain = work.flow_chain
+            work.flow_system_work = found
         return found
 
     # ------------------------------------------------------------------ stage machines
@@ -325,10 +327,3 @@ def _shown(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     return str(value)
-
-
-def _chain_of(work: Any) -> list[str]:
-    chain = work.__dict__.get("_flow_chain")
-    if chain is None:
-        chain = work.__dict__["_flow_chain"] = []
-    return chain

@@ -2,8 +2,9 @@
 
 A flow document (``flows/*.yaml``) is validated by the flow JSON Schema when the registry is
 built; here its formulas are compiled against its object and its steps against their step
-types (built-in and plugin), once per record service. A problem is a :class:`FlowDefinitionError`
-naming the flow, the step and what is wrong.
+types (built-in and plugin), once per registry build: the record service's flow engine reuses
+what the build compiled when its step types are the same. A problem is a
+:class:`FlowDefinitionError` naming the flow, the step and what is wrong.
 """
 
 from __future__ import annotations
@@ -140,6 +141,35 @@ class StepCompiler:
 
     def steps(self, items: Any, where: str, *, object_name: str | None = None) -> tuple[Step, ...]:
         return self._compile_steps(items, where, self.object if object_name is None else object_name)
+
+
+@dataclass(frozen=True)
+class CompiledFlows:
+    """Every flow of a registry, compiled (by name, in name order) with ``step_types``: what
+    the registry build compiled to check the flows, kept as ``Registry.compiled_flows`` for
+    the flow engine (see :func:`flows_for`). ``source`` is what the compilation read of that
+    registry (:func:`compiled_from`)."""
+
+    step_types: Mapping[str, FlowStepType]
+    flows: Mapping[str, Flow]
+    source: tuple[Any, ...]
+
+
+def compiled_from(registry: Registry) -> tuple[Any, ...]:
+    """What compiling the flows reads of ``registry``: a copy of it with other metadata
+    (``dataclasses.replace``) does not reuse flows compiled for the original."""
+    return registry.objects, registry.flows, registry.roles, registry.functions
+
+
+def flows_for(registry: Registry, step_types: Mapping[str, FlowStepType]) -> dict[str, Flow]:
+    """Every flow of ``registry`` compiled with ``step_types``: the ones its build compiled
+    when it used the same step types (a plugin can add some), else compiled now as
+    :func:`compile_flows` does."""
+    built = registry.compiled_flows
+    if (built is not None and built.step_types == step_types
+            and all(a is b for a, b in zip(built.source, compiled_from(registry), strict=True))):
+        return dict(built.flows)
+    return compile_flows(registry, step_types)
 
 
 def compile_flows(registry: Registry, step_types: Mapping[str, FlowStepType]) -> dict[str, Flow]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tessera.expressions import (
     FormulaError,
@@ -45,6 +45,9 @@ from .roles import compile_roles
 from .schema import SchemaSet, suggest
 from .scope import RegistryScope
 
+if TYPE_CHECKING:
+    from tessera.flows.model import CompiledFlows
+
 
 @dataclass(frozen=True)
 class Registry:
@@ -62,6 +65,9 @@ class Registry:
     #: which state of the org's stored metadata this was built from (storage.overlay.revision):
     #: a process compares it with the database's to notice that another one changed it
     revision: Any = field(default=None, compare=False)
+    #: the flows as the build compiled them to check them, for the flow engine to reuse
+    #: (:func:`tessera.flows.model.flows_for`); None for a registry made otherwise
+    compiled_flows: CompiledFlows | None = field(default=None, compare=False, repr=False)
 
     def object(self, name: str) -> ObjectDef:
         try:
@@ -174,26 +180,30 @@ def compile_packages(
         field_types=field_types,
         functions=functions,
     )
-    _check_flow_steps(registry, merger.documents.get("flow", {}), flow_steps, problems)
-    return registry if len(problems) == before else None
+    compiled = _check_flow_steps(registry, merger.documents.get("flow", {}), flow_steps, problems)
+    return dataclasses.replace(registry, compiled_flows=compiled) if len(problems) == before else None
 
 
 def _check_flow_steps(registry: Registry, docs: Mapping[str, MergedDocument], flow_steps: Mapping[str, Any] | None,
-                      problems: Problems) -> None:
+                      problems: Problems) -> CompiledFlows:
     """Compile each flow as the engine will (its steps, their formulas, its stage machine), so a
-    flow that cannot run is a metadata problem at its place in the file, not a failure at start."""
+    flow that cannot run is a metadata problem at its place in the file, not a failure at start.
+    The flows compiled go with the registry: an engine with the same step types uses them."""
     from tessera.flows.builtin import BUILTIN_STEPS
-    from tessera.flows.model import FlowDefinitionError, compile_flow
+    from tessera.flows.model import CompiledFlows, FlowDefinitionError, compile_flow, compiled_from
 
     step_types = {step.name: step for step in BUILTIN_STEPS}
     step_types.update(flow_steps or {})
+    compiled: dict[str, Any] = {}
     for name, flow in registry.flows.items():
         try:
-            compile_flow(flow, registry, step_types)
+            compiled[name] = compile_flow(flow, registry, step_types)
         except FlowDefinitionError as exc:
             path = tuple(int(part) if part.isdigit() else part
                          for part in re.findall(r"[^.\[\]]+", exc.where)) if exc.where else ()
             problems.add(docs[name].location(path), exc.detail)
+    return CompiledFlows(MappingProxyType(step_types), MappingProxyType(dict(sorted(compiled.items()))),
+                         compiled_from(registry))
 
 
 def prune_invalid(kind: str, doc: Any, errors: list[tuple[tuple[Any, ...], str]]) -> Any:

@@ -186,6 +186,13 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         self._related: dict[tuple[str, int], dict[str, Any] | None] = {}
         self.access = service.policy.access(actor)
         self._system = service.policy.access(None)
+        #: the flows running in this transaction, outermost first: the flow engine refuses a
+        #: chain of flows started by each other past flows.model.MAX_DEPTH
+        self.flow_chain: list[str] = []
+        #: the unit of work on the same transaction acting as the system, that flows write in
+        #: (made by the flow engine when first needed; it shares ``now``, ``committed`` and
+        #: ``flow_chain`` with this one)
+        self.flow_system_work: UnitOfWork | None = None
 
     # ------------------------------------------------------------------ reads
     def get(self, object_name: str, record_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
