@@ -54,6 +54,9 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=15, help="seconds per operation and server")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--update-clients", type=int, default=None,
+                        help="concurrent updating clients, each a wrk thread with one connection updating "
+                             "its own lead (default: --connections)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers per server")
     parser.add_argument("--operations", default=",".join(OPERATIONS),
                         help=f"which to measure, comma-separated (default: {','.join(OPERATIONS)})")
@@ -71,9 +74,10 @@ def main() -> int:
     env.setdefault("TESSERA_SECRET_KEY", "bench")
     instance.mkdir(parents=True, exist_ok=True)
     subprocess.run([BIN / "tessera", "demo", "load", "--scale", str(args.scale)], env=env, check=True)
-    token, lead_ids, update_ids = _prepare(env, max(args.connections, args.threads))
+    args.update_clients = args.update_clients or args.connections
+    token, lead_ids, update_ids = _prepare(env, args.update_clients)
     print(f"{len(lead_ids):,} lead ids sampled; {args.workers} workers per server; wrk -t{args.threads} "
-          f"-c{args.connections} -d{args.duration}s", flush=True)
+          f"-c{args.connections} -d{args.duration}s (update: -t{args.update_clients} -c{args.update_clients})", flush=True)
     results: dict[str, dict[str, Figures]] = {}
     servers = {
         "generated": (["tessera.app:create_app()"], "/api/v1/lead", {"Authorization": f"Bearer {token}"}),
@@ -204,9 +208,13 @@ _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 def _wrk(port: int, script: str, operation: str, args: argparse.Namespace) -> Figures:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
-    connections = args.threads if operation == "update" else args.connections
+    # an update chains each answer's ETag into the next If-Match, which wrk's Lua can only do
+    # per thread: the updating clients are threads of one connection each
+    threads = connections = args.update_clients if operation == "update" else args.connections
+    if operation != "update":
+        threads = args.threads
     try:
-        out = subprocess.run(["wrk", f"-t{args.threads}", f"-c{connections}", f"-d{args.duration}s", "--latency",
+        out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{args.duration}s", "--latency",
                               "-s", handle.name, f"http://127.0.0.1:{port}"],
                              check=True, capture_output=True, text=True).stdout
     finally:

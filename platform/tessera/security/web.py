@@ -105,15 +105,20 @@ class SignedIn:
 
 def current_actor() -> Actor | None:
     """The Actor of the signed-in user (session or API token), or None."""
-    if not has_request_context() or not hasattr(current_app, "login_manager"):
-        return None
-    user = current_user._get_current_object()
-    return user.actor if isinstance(user, SignedIn) else None
+    signed_in = current_signed_in()
+    return signed_in.actor if signed_in is not None else None
 
 
 def current_signed_in() -> SignedIn | None:
     if not has_request_context() or not hasattr(current_app, "login_manager"):
         return None
+    if _has_bearer(request):
+        # a token answers for itself (as Flask-Login's request loader would find): asked
+        # directly, it skips the session protection that hashes the client's address and
+        # agent on every request, for a request that has no session to protect
+        if "tessera_token_user" not in g:
+            g.tessera_token_user = _load_token_user(request)
+        return g.tessera_token_user
     user = current_user._get_current_object()
     return user if isinstance(user, SignedIn) else None
 
