@@ -36,6 +36,12 @@ def test_the_eleventh_failed_sign_in_from_one_address_gets_429_whatever_the_user
     assert attempt(client, csrf, username="alice", password=PASSWORD, address="10.9.9.9").status_code == 303
 
 
+def test_a_failed_sign_in_says_how_many_tries_are_left(secure_app, csrf):
+    client = secure_app.test_client()
+    remaining = [int(attempt(client, csrf).headers["X-RateLimit-Remaining"]) for _ in range(3)]
+    assert remaining == [9, 8, 7]
+
+
 def test_successful_sign_ins_and_the_sign_in_page_are_not_counted(secure_app, csrf):
     client = secure_app.test_client()
     for _ in range(12):

@@ -30,9 +30,9 @@ class Rollups:
         changes none of a roll-up's inputs (its link, the summed field, the fields its filter
         reads) leaves that roll-up alone: renaming a lead does not recount its pool."""
         touched: dict[tuple[str, int], set[str]] = {}
-        for parent_name, field, link in runtime.parent_rollups:
+        for parent_name, field, link, inputs in runtime.parent_rollups:
             if before is not None and after is not None and not any(
-                    before.get(name) != after.get(name) for name in _inputs(field)):
+                    before.get(name) != after.get(name) for name in inputs):
                 continue
             for state in (before, after):
                 parent_id = state.get(link) if state else None
@@ -105,7 +105,7 @@ class Rollups:
         return statement
 
 
-def _inputs(field: FieldDef) -> set[str]:
+def rollup_inputs(field: FieldDef) -> frozenset[str]:
     """The child's fields a roll-up reads: its link, the summarised field, deletion, and the
     fields its filter reads (the first step of each path)."""
     rollup = field.rollup
@@ -120,7 +120,7 @@ def _inputs(field: FieldDef) -> set[str]:
             found.add(item.path[0])
         else:
             pending.extend(item.items)
-    return found
+    return frozenset(found)
 
 
 def empty_rollup(field: FieldDef, table: sa.Table) -> Any:

@@ -11,7 +11,7 @@ from tessera.metadata.registry import Registry
 from tessera.storage.tables import StorageSchema
 
 from .inputs import RecordInput
-from .rollups import empty_rollup
+from .rollups import empty_rollup, rollup_inputs
 
 #: columns a record carries besides its fields
 SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "version")
@@ -40,9 +40,10 @@ class ObjectRuntime:
         self.unique_indexes = [index for index in obj.indexes if index.unique]  # `indexes:` of the metadata
         # what a record's roll-ups are before it has children: counts and sums 0, the rest blank
         self.empty_rollups = {f.name: empty_rollup(f, self.table) for f in obj.fields.values() if f.rollup is not None}
-        # roll-ups on other objects that summarise this one: (parent object, parent field, link field)
+        # roll-ups on other objects that summarise this one: (parent object, parent field, link
+        # field, the fields of this object it reads)
         self.parent_rollups = [
-            (other.name, field, field.rollup.relationship)
+            (other.name, field, field.rollup.relationship, rollup_inputs(field))
             for other in registry.objects.values() for field in other.fields.values()
             if field.rollup is not None and field.rollup.object == obj.name
         ]

@@ -179,17 +179,39 @@ def init_app(app: Flask, store: PlatformStore) -> None:
     app.register_error_handler(CSRFError, _csrf_failed)
 
     # a moving window: ten failures are ten failures, however they straddle a minute boundary
+    hooks_before = {name: list(getattr(app, name).get(None, [])) for name in _APP_HOOKS}
     limiter = Limiter(get_remote_address, app=app, storage_uri=rate_limit_storage(app.config),
                       strategy=str(app.config.get("RATELIMIT_STRATEGY") or "moving-window"),
                       default_limits=[], headers_enabled=True, in_memory_fallback_enabled=True,
                       key_prefix=str(app.config.get("RATELIMIT_KEY_PREFIX") or "tessera"))
-    # Every limit here is a route decorator, which checks itself when its view runs; the
-    # limiter's app-wide before_request hook only serves default and application limits (none
-    # are set) yet costs a fifth of a millisecond on every request, API calls included
-    hook = limiter._check_request_limit
-    app.before_request_funcs[None] = [f for f in app.before_request_funcs.get(None, []) if f != hook]
+    # Every limit here is a route decorator on the sign-in pages, which checks itself when its
+    # view runs. The limiter's app-wide hooks serve default and application limits (none are
+    # set) and the headers of the limits a request met: its before_request hook goes, and its
+    # other hooks run only for the blueprint that has limits. They cost a fifth of a
+    # millisecond on every request, API calls included.
+    for name in _APP_HOOKS:
+        hooks = getattr(app, name).get(None, [])
+        getattr(app, name)[None] = [
+            hook if hook in hooks_before[name] else _only_for_limited(hook, name)
+            for hook in hooks if hook != limiter._check_request_limit]
     app.extensions[LIMITER_KEY] = limiter
     app.register_blueprint(_auth_blueprint(limiter))
+
+
+_APP_HOOKS = ("before_request_funcs", "after_request_funcs", "teardown_request_funcs")
+#: the blueprint whose views carry rate limits (_auth_blueprint)
+_LIMITED_BLUEPRINT = "auth"
+
+
+def _only_for_limited(hook: Callable[..., Any], kind: str) -> Callable[..., Any]:
+    """``hook`` of the limiter, run only for requests to the blueprint that has limits."""
+    @wraps(hook)
+    def run(*args: Any) -> Any:
+        if request.blueprint == _LIMITED_BLUEPRINT:
+            return hook(*args)
+        return args[0] if kind == "after_request_funcs" else None  # the response goes on as it was
+
+    return run
 
 
 def as_bool(value: Any) -> bool:
@@ -321,7 +343,7 @@ def safe_next(target: str | None) -> str:
 
 def _auth_blueprint(limiter: Limiter) -> Blueprint:
     """The blueprint is built per app: its login limits belong to that app's limiter."""
-    bp = Blueprint("auth", __name__)
+    bp = Blueprint(_LIMITED_BLUEPRINT, __name__)
 
     def login_limit() -> str:
         return str(current_app.config["LOGIN_RATE_LIMIT"])
