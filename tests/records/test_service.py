@@ -154,6 +154,19 @@ def test_update_is_partial_and_bumps_the_version(service):
     assert updated["updated_by"] == BOB.id and updated["created_by"] == ALICE.id
 
 
+def test_what_an_update_answers_is_what_a_read_returns(service, clock):
+    acme = account(service, region="East", credit_limit=100)
+    quote = service.create("quote", {"account": acme["id"], "discount": "5"})
+    service.create("quote_line", {"quote": quote["id"], "name": "Widget", "quantity": 3, "unit_price": "9.99"})
+    clock.now += dt.timedelta(minutes=5)
+    changes = [("account", acme["id"], {"credit_limit": "250.5", "email": "A@Acme.example"}),
+               ("quote", quote["id"], {"discount": 7.5, "status": "sent", "valid_until": "2026-12-31"})]
+    for object_name, record_id, values in changes:
+        version = service.get(object_name, record_id)["version"]
+        saved = service.update(object_name, record_id, values, version=version, actor=BOB)
+        assert saved == service.get(object_name, record_id)
+
+
 def test_an_update_that_changes_nothing_keeps_the_version(service):
     acme = account(service, region="East")
     assert service.update("account", acme["id"], {"region": "East"}, version=1)["version"] == 1

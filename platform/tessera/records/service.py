@@ -433,7 +433,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         params.update(updated_at=self.now, updated_by=self.actor.id, _id=prior["id"],
                       _version=expected if expected is not None else prior["version"])
         try:
-            row = self.conn.execute(runtime.update, params).mappings().first()
+            row = self.conn.execute(runtime.update(changes), params).mappings().first()
         except sa.exc.IntegrityError as exc:
             raise self._unique_violation(runtime, exc) or exc
         if row is None:
@@ -441,7 +441,9 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
             if current is None:
                 raise RecordNotFound(runtime.object.name, prior["id"])
             raise self._stale(runtime, prior["id"], expected or prior["version"], current["version"])
-        return dict(row)
+        saved = dict(prior)  # as it was read, at the version the UPDATE matched
+        saved.update(row)
+        return saved
 
     def _stale(self, runtime: ObjectRuntime, record_id: int, expected: int, current: int) -> StaleRecord:
         history = self.service.schema.history
