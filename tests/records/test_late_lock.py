@@ -137,11 +137,26 @@ def test_a_late_lock_unit_of_work_that_fails_releases_the_writers_turn(sqlite_se
     assert sqlite_service.count("account").value == 0
 
 
-def test_take_write_turn_says_whether_it_took_the_lock(sqlite_service, service):
+def test_a_late_turn_keeps_what_was_read_when_nobody_wrote_meanwhile(sqlite_service, service):
+    accounts = sqlite_service.schema.table("account")
+    sqlite_service.create("account", {"name": "Acme"})
     with sqlite_service.db.begin_late() as conn:
-        assert take_write_turn(conn) is True
-        assert take_write_turn(conn) is False
+        assert conn.execute(sa.select(sa.func.count()).select_from(accounts)).scalar() == 1
+        assert take_write_turn(conn) is False  # upgraded in place: the snapshot still stands
+        assert not _lock_file_is_free(sqlite_service.db)
+        assert take_write_turn(conn) is False  # held already
     with sqlite_service.db.begin() as conn:  # held from the start
         assert take_write_turn(conn) is False
     with service.db.begin_late() as conn:  # PostgreSQL: an ordinary transaction
-        assert take_write_turn(conn) is (service.db.is_sqlite)
+        assert take_write_turn(conn) is False
+
+
+def test_a_late_turn_starts_again_when_another_writer_committed(sqlite_service):
+    accounts = sqlite_service.schema.table("account")
+    with sqlite_service.db.begin_late() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(accounts)).scalar() == 0
+        thread = threading.Thread(target=lambda: sqlite_service.create("account", {"name": "Globex"}))
+        thread.start()
+        thread.join(timeout=30)
+        assert take_write_turn(conn) is True
+        assert conn.execute(sa.select(sa.func.count()).select_from(accounts)).scalar() == 1

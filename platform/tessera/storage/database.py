@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ class Database:
     schema: str | None = None
     _metadata: sa.MetaData | None = field(default=None, repr=False)
     _writers: WriterQueue | None = field(default=None, repr=False)
+    _probe_statement: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
@@ -92,17 +94,18 @@ class Database:
         a short write (a validated record update) then holds the lock only for the write, and
         other writers are not queued behind its checks.
 
-        The price is isolation: taking the lock ends the read snapshot and starts a new one,
+        When nobody committed since the transaction began, taking the lock upgrades it in
+        place and what it read still stands. Otherwise it starts again from the newest state,
         so what was read before may have changed since, as under PostgreSQL's READ COMMITTED
-        (which :meth:`begin` gives there too). Writes that depend on a row read before must
-        check its version (``UPDATE ... WHERE version = :read``). A result still being iterated
-        when the lock is taken cannot survive the new snapshot: fetch it whole first."""
+        (which :meth:`begin` gives there too): writes that depend on a row read before must
+        check its version (``UPDATE ... WHERE version = :read``), and a result still being
+        iterated when the lock is taken does not survive; fetch it whole first."""
         if self._writers is None:
             with self.engine.begin() as conn:
                 yield conn
             return
         with self.engine.connect() as conn:
-            turn = _LateTurn(self._writers)
+            turn = _LateTurn(self)
             conn.info[_LATE_TURN] = turn
             try:
                 with conn.begin():  # deferred: see _sqlite_on_begin
@@ -120,6 +123,18 @@ class Database:
             conn.execution_options(**{READ_ONLY: True})
             with conn.begin():
                 yield conn
+
+    def _probe(self, dbapi_connection: Any) -> str | None:
+        """A write that changes nothing, to upgrade a :meth:`begin_late` transaction in
+        place: an empty DELETE from one of Tessera's own tables (None before any exists)."""
+        if self._probe_statement is None:
+            found = dbapi_connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tessera!_%' ESCAPE '!' "
+                "ORDER BY name LIMIT 1").fetchone()
+            if found is None:
+                return None
+            self._probe_statement = f'DELETE FROM "{found[0]}" WHERE 0'
+        return self._probe_statement
 
     def analyze(self, tables: Iterable[str] = ()) -> None:
         """Bring the query planner's statistics up to date, after loading or changing many
@@ -200,37 +215,54 @@ class WriterQueue:
 class _LateTurn:
     """The write turn of one :meth:`Database.begin_late` transaction, taken at most once."""
 
-    __slots__ = ("queue", "held")
+    __slots__ = ("database", "held")
 
-    def __init__(self, queue: WriterQueue) -> None:
-        self.queue = queue
+    def __init__(self, database: Database) -> None:
+        self.database = database
         self.held = False
 
-    def take(self, dbapi_connection: Any) -> None:
-        # the deferred transaction has only read: ending it loses nothing. Upgrading it in
-        # place instead would fail (SQLITE_BUSY_SNAPSHOT) whenever another writer committed
-        # since it began, which is the usual case under load.
-        dbapi_connection.execute("COMMIT")
-        self.queue.__enter__()
+    def take(self, dbapi_connection: Any) -> bool:
+        """Take the writers' turn and make the transaction the writer. When nobody committed
+        since it began, it goes on with what it read (False); else it starts again from the
+        newest state (True), having only read."""
+        assert self.database._writers is not None
+        self.database._writers.__enter__()
         self.held = True
+        probe = self.database._probe(dbapi_connection)
+        if probe is not None:
+            # a write that changes nothing upgrades the transaction in place, which SQLite
+            # refuses (SQLITE_BUSY_SNAPSHOT) when another writer committed since it began
+            try:
+                dbapi_connection.execute(probe)
+                return False
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) not in _SQLITE_BUSY:
+                    raise
+        dbapi_connection.execute("ROLLBACK")
         dbapi_connection.execute("BEGIN IMMEDIATE")
+        return True
 
     def release(self) -> None:
         if self.held:
             self.held = False
-            self.queue.__exit__(None, None, None)
+            assert self.database._writers is not None
+            self.database._writers.__exit__(None, None, None)
+
+
+#: SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT
+_SQLITE_BUSY = (5, 517)
 
 
 def take_write_turn(conn: Connection) -> bool:
     """Take the write lock of a :meth:`Database.begin_late` transaction now, if it has not
-    been taken yet. True when it was taken by this call: rows read before it may have changed
-    since. False when it was already held, or the connection holds it from the start
+    been taken yet. True when rows read before may have changed since: another writer
+    committed meanwhile and the transaction started again. False when what it read still
+    stands, the lock was already held, or the connection holds it from the start
     (:meth:`Database.begin`, PostgreSQL)."""
     turn = conn.info.get(_LATE_TURN) if conn.dialect.name == "sqlite" else None
     if turn is None or turn.held:
         return False
-    turn.take(conn.connection.dbapi_connection)
-    return True
+    return turn.take(conn.connection.dbapi_connection)
 
 
 def normalise_url(url: str) -> str:
