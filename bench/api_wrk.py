@@ -2,18 +2,22 @@
 
     .venv/bin/python bench/api_wrk.py --scale 100            # the issue's setting: >= 100,000 leads
     .venv/bin/python bench/api_wrk.py --scale 1 --duration 5 # a quick look
+    .venv/bin/python bench/api_wrk.py --operations update --update-clients 2   # one, fewer clients
 
 Both servers run under gunicorn on loopback, one at a time, with the same number of workers,
 reading the same SQLite (or TESSERA_DATABASE_URL) database of the demo org. For each operation
 — get one lead, a filtered sorted page of 50 leads, create a lead, update a lead (PATCH with
-If-Match) — wrk reports requests/s and the 50th and 99th percentile latencies, and the last
+If-Match; each updating client is a wrk thread with one connection and a lead of its own, as
+the ETag of each answer is the If-Match of its next request) — wrk reports requests/s and the
+50th and 99th percentile latencies, and the last
 column is generated / hand-written requests/s. Goal (issue 7): >= 0.8 on reads, >= 0.6 on
 writes. The hand-written side (bench/api_baseline.py) skips permissions, validation, history,
 events and authentication; the generated side authenticates every request with a bearer token
 and acts as an admin (no record-level filter).
 
 Needs wrk (Debian: apt-get install wrk). The demo is loaded into ``--instance`` the first time
-(``tessera demo load --scale N``: about 35 s per unit of scale on SQLite; scale 100 took 59 minutes) and reused afterwards.
+(``tessera demo load --scale N``: about 20-35 s per unit of scale on SQLite; scale 100 took 29 to 59
+minutes) and reused afterwards; every run adds the leads it creates.
 """
 
 from __future__ import annotations
