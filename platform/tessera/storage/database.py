@@ -133,7 +133,8 @@ class Database:
                 "ORDER BY name LIMIT 1").fetchone()
             if found is None:
                 return None
-            self._probe_statement = f'DELETE FROM "{found[0]}" WHERE 0'
+            quoted = '"' + found[0].replace('"', '""') + '"'
+            self._probe_statement = f"DELETE FROM {quoted} WHERE 0"
         return self._probe_statement
 
     def analyze(self, tables: Iterable[str] = ()) -> None:
