@@ -11,14 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tessera.cli import cli
-
-LEAD = """
-label: {en: Lead, zh-CN: 线索}
-plural_label: {en: Leads, zh-CN: 线索}
-fields:
-  name: {type: text, label: {en: Name, zh-CN: 姓名}}
-  phone: {type: phone, label: {en: Phone, zh-CN: 电话}}
-"""
+from tests.helpers import LEAD
 
 OVERLAY = {
     "objects/ticket.yaml": """

@@ -3,7 +3,6 @@ their own; an org's record service never sees another org's records; unknown org
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from tessera.records.service import Actor
 from tessera.security.errors import IdentityError
 from tessera.security.store import PlatformStore
 from tessera.storage.sync import SyncError, open_org
+from tests.helpers import org_settings
 
 LEAD = """
 label: {en: Lead, zh-CN: 线索}
@@ -25,27 +25,8 @@ fields:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request, tmp_path, write_package):
-    """Settings with a one-object package; on PostgreSQL a platform schema of the test's own,
-    and every schema ending in the test's suffix is dropped afterwards."""
-    shop = write_package("shop", {"objects/lead.yaml": LEAD})
-    suffix = uuid.uuid4().hex[:8]
-    values = {"PACKAGES": "shop", "METADATA_PATH": str(shop.parent), "PLUGINS": "", "OVERLAY_DIR": "",
-              "PASSWORD_PROFILE": "CHEAPEST", "SUFFIX": suffix}
-    if request.param == "sqlite":
-        yield {**values, "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'tessera.db'}"}
-        return
-    url = request.getfixturevalue("postgres_available")
-    if url is None:
-        pytest.skip("set TESSERA_TEST_DATABASE_URL to run against PostgreSQL")
-    try:
-        yield {**values, "DATABASE_URL": url, "PLATFORM_SCHEMA": f"t_{suffix}"}
-    finally:
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            for name in list(conn.execute(sa.text("select schema_name from information_schema.schemata "
-                                                  "where schema_name like :p"), {"p": f"%{suffix}"}).scalars()):
-                conn.execute(sa.schema.DropSchema(name, cascade=True))
-        engine.dispose()
+    """Settings with a one-object package (see tests.helpers.org_settings)."""
+    yield from org_settings(request, tmp_path, write_package("shop", {"objects/lead.yaml": LEAD}))
 
 
 @pytest.fixture

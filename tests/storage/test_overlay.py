@@ -22,19 +22,7 @@ from tessera.storage.overlay import (
 )
 from tessera.storage.overlay_store import OverlayRows, revision
 from tessera.storage.sync import SyncRefused, deploy, org_registry
-
-LEAD = """
-label: {en: Lead, zh-CN: 线索}
-plural_label: {en: Leads, zh-CN: 线索}
-fields:
-  name: {type: text, label: {en: Name, zh-CN: 姓名}}
-  phone: {type: phone, label: {en: Phone, zh-CN: 电话}}
-"""
-
-
-def label(text: str) -> dict:
-    return {"en": text, "zh-CN": text}
-
+from tests.helpers import LEAD, label
 
 def ticket(**fields) -> DocumentChange:
     return DocumentChange.upsert("object", "ticket", {

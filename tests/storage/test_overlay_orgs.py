@@ -4,7 +4,6 @@ has its own overlay; the default org's OVERLAY_DIR folder comes before its store
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -14,20 +13,7 @@ from tessera.orgs import OrgDirectory, create_org
 from tessera.security.store import PlatformStore
 from tessera.storage.overlay import DocumentChange
 from tessera.storage.sync import deploy
-from tests.helpers import drop_test_schemas
-
-LEAD = """
-label: {en: Lead, zh-CN: 线索}
-plural_label: {en: Leads, zh-CN: 线索}
-fields:
-  name: {type: text, label: {en: Name, zh-CN: 姓名}}
-  phone: {type: phone, label: {en: Phone, zh-CN: 电话}}
-"""
-
-
-def label(text: str) -> dict:
-    return {"en": text, "zh-CN": text}
-
+from tests.helpers import LEAD, label, org_settings
 
 TICKET = DocumentChange.upsert("object", "ticket", {
     "label": label("Ticket"), "plural_label": label("Tickets"),
@@ -38,19 +24,7 @@ TICKET = DocumentChange.upsert("object", "ticket", {
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request, tmp_path, write_package):
     shop = write_package("shop", {"objects/lead.yaml": LEAD})
-    suffix = uuid.uuid4().hex[:8]
-    values = {"PACKAGES": "shop", "METADATA_PATH": str(shop.parent), "PLUGINS": "", "OVERLAY_DIR": "",
-              "PASSWORD_PROFILE": "CHEAPEST", "SUFFIX": suffix, "METADATA_REFRESH_SECONDS": 0}
-    if request.param == "sqlite":
-        yield {**values, "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'tessera.db'}"}
-        return
-    url = request.getfixturevalue("postgres_available")
-    if url is None:
-        pytest.skip("set TESSERA_TEST_DATABASE_URL to run against PostgreSQL")
-    try:
-        yield {**values, "DATABASE_URL": url, "PLATFORM_SCHEMA": f"t_{suffix}"}
-    finally:
-        drop_test_schemas(url, suffix)
+    yield from org_settings(request, tmp_path, shop, METADATA_REFRESH_SECONDS=0)
 
 
 def open_directory(settings, **overrides) -> OrgDirectory:
