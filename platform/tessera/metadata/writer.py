@@ -73,20 +73,25 @@ def normalize(value: Any, path: tuple[Any, ...] = ()) -> Any:
     raise ValueProblem(path, f"a {type(value).__name__} is not a value metadata can hold")
 
 
-def dumps_json(value: Any) -> str:
-    """Compact JSON text that keeps key order and writes decimals exactly."""
+def _plain_value(value: Any) -> str | None:
+    """A null, boolean or number as JSON and YAML both write it (decimals exactly); None for
+    anything else."""
     if value is None:
         return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    return None
+
+
+def dumps_json(value: Any) -> str:
+    """Compact JSON text that keeps key order and writes decimals exactly."""
+    plain_value = _plain_value(value)
+    if plain_value is not None:
+        return plain_value
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, Mapping):
         return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{dumps_json(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
@@ -177,14 +182,9 @@ def _quoted(text: str) -> str:
 
 def scalar(value: Any, *, flow: bool = False) -> str:
     """One scalar as YAML text on one line."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int | Decimal):
-        return str(value)
+    plain_value = _plain_value(value)
+    if plain_value is not None:
+        return plain_value
     text = str(value)
     analysis = _EMITTER.analyze_scalar(text)
     plain = analysis.allow_flow_plain if flow else analysis.allow_block_plain
