@@ -12,6 +12,7 @@ in the transaction that changes the tables (:mod:`.overlay`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -143,16 +144,23 @@ def revision(db: Database) -> tuple[int, int] | None:
     """Where the org's stored metadata stands: the last overlay change and the last deployment
     (0 when there is none). Two indexed look-ups; a process compares it with the revision its
     registry was built from. None when the database cannot say (the tables are missing)."""
-    changes = overlay_tables(sa.MetaData(schema=db.schema))[1]
-    deployments = sa.table(DEPLOYMENTS_TABLE, sa.column("id", sa.BigInteger()), schema=db.schema)
-    query = sa.select(sa.select(sa.func.max(changes.c.id)).scalar_subquery(),
-                      sa.select(sa.func.max(deployments.c.id)).scalar_subquery())
+    query = _revision_query(db.schema)
     try:
         with db.read() as conn:  # deferred on SQLite: never waits for (or holds) the write lock
             row = conn.execute(query).one()
     except sa.exc.DBAPIError:
         return None
     return int(row[0] or 0), int(row[1] or 0)
+
+
+@functools.lru_cache(maxsize=256)
+def _revision_query(schema: str | None) -> sa.Select[Any]:
+    """The statement of :func:`revision` for one schema, built once: every process asks for
+    it every METADATA_REFRESH_SECONDS."""
+    changes = overlay_tables(sa.MetaData(schema=schema))[1]
+    deployments = sa.table(DEPLOYMENTS_TABLE, sa.column("id", sa.BigInteger()), schema=schema)
+    return sa.select(sa.select(sa.func.max(changes.c.id)).scalar_subquery(),
+                     sa.select(sa.func.max(deployments.c.id)).scalar_subquery())
 
 
 def _dump(documents: Documents) -> str:
