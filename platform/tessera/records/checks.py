@@ -138,7 +138,7 @@ class Checks:
                 continue
             if prior is not None and prior.get(field.name) == target_id:
                 continue  # unchanged: it existed when it was set
-            found = self.conn.execute(runtime.lookup_exists[field.name], {"_id": target_id}).first()
+            found = runtime.lookup_exists[field.name].first(self.conn, {"_id": target_id})
             if found is not None and not self.access.unrestricted:  # only records the actor can see
                 target = self.service.runtime(field.target)
                 if not self.access.allows(field.target, "read") or not self._reaches(target, target_id, "read"):

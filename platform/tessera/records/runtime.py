@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tessera.metadata.model import FieldDef, ObjectDef
 from tessera.metadata.registry import Registry
+from tessera.storage.prepared import Prepared
 from tessera.storage.tables import StorageSchema
 
 from .inputs import RecordInput
@@ -20,6 +21,10 @@ _MAX_STATEMENTS = 256
 
 #: columns a record carries besides its fields
 SYSTEM_COLUMNS = ("id", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "version")
+#: the system columns an INSERT of a record sets (the id is the database's)
+INSERTED_SYSTEM_COLUMNS = ("created_at", "updated_at", "created_by", "updated_by", "owner_id", "version")
+#: the system columns an UPDATE of a record sets besides the version
+UPDATED_SYSTEM_COLUMNS = ("updated_at", "updated_by")
 
 
 class ObjectRuntime:
@@ -55,35 +60,39 @@ class ObjectRuntime:
         self.children = [
             (rel, registry.object(rel.object).field(rel.field)) for rel in obj.relations
         ]
-        # statements built once and executed with bound values: building SQLAlchemy
-        # constructs per call costs more than running them
+        # statements built once and executed with bound values (tessera.storage.prepared):
+        # building SQLAlchemy constructs per call costs more than running them
         table = self.table
         by_id = sa.select(*self.select_columns).where(table.c.id == sa.bindparam("_id"))
-        self.select_any = by_id
-        self.select_live = by_id.where(table.c.deleted_at.is_(None))
-        self.select_live_locked = self.select_live.with_for_update()
-        self.insert = sa.insert(table).returning(*self.select_columns)
+        self.select_any = Prepared(by_id)
+        self.select_live = Prepared(by_id.where(table.c.deleted_at.is_(None)))
+        self.select_live_locked = Prepared(self.select_live.statement.with_for_update())
+        self.insert = Prepared(sa.insert(table).returning(*self.select_columns),
+                               keys=self.stored + INSERTED_SYSTEM_COLUMNS)
         self.lookup_exists = {}
         for field in self.lookups:
             target = schema.table(field.target)
-            self.lookup_exists[field.name] = sa.select(target.c.id).where(
-                (target.c.id == sa.bindparam("_id")) & target.c.deleted_at.is_(None))
+            self.lookup_exists[field.name] = Prepared(sa.select(target.c.id).where(
+                (target.c.id == sa.bindparam("_id")) & target.c.deleted_at.is_(None)))
         self._update = (sa.update(table)
                         .where((table.c.id == sa.bindparam("_id")) & (table.c.version == sa.bindparam("_version"))
                                & table.c.deleted_at.is_(None))
                         .values(version=table.c.version + 1))
-        self._updates: dict[frozenset[str], sa.Update] = {}
+        self._updates: dict[frozenset[str], Prepared] = {}
 
-    def update(self, changed: Iterable[str]) -> sa.Update:
-        """The UPDATE of a record at a version, returning what it sets (the ``changed`` columns,
-        version, updated_at, updated_by): the rest of the saved row is the row read before.
-        Returning all of a wide row cost a quarter of the statement. One per set of columns."""
+    def update(self, changed: Iterable[str]) -> Prepared:
+        """The UPDATE of a record at a version, setting the ``changed`` columns, updated_at and
+        updated_by (bound by name, with ``_id`` and ``_version``) and returning what it sets and
+        the version: the rest of the saved row is the row read before. Returning all of a wide
+        row cost a quarter of the statement. One per set of columns."""
         key = frozenset(changed)
         statement = self._updates.get(key)
         if statement is None:
             table = self.table
-            statement = self._update.returning(
-                *(table.c[name] for name in sorted(key)), table.c.version, table.c.updated_at, table.c.updated_by)
+            columns = sorted(key)
+            statement = Prepared(self._update.returning(
+                *(table.c[name] for name in columns), table.c.version, table.c.updated_at, table.c.updated_by),
+                keys=(*columns, *UPDATED_SYSTEM_COLUMNS))
             if len(self._updates) < _MAX_STATEMENTS:
                 self._updates[key] = statement
         return statement

@@ -34,6 +34,7 @@ from tessera.expressions import EvalContext, FormulaError
 from tessera.metadata.model import ObjectDef
 from tessera.metadata.registry import Registry
 from tessera.storage.database import Database, take_write_turn
+from tessera.storage.prepared import Prepared
 from tessera.storage.query import Count, Page, QueryParams
 from tessera.storage.tables import StorageSchema
 
@@ -78,6 +79,8 @@ class Actor:
 
 
 SYSTEM = Actor()
+#: what each history row is written with
+HISTORY_COLUMNS = ("object", "record_id", "version", "action", "actor", "at", "changes")
 
 
 class RecordService:
@@ -99,7 +102,7 @@ class RecordService:
         if plugins is not None:
             connect_plugins(self.events, plugins, org)
         self._runtimes: dict[str, ObjectRuntime] = {}
-        self.history_insert = sa.insert(self.schema.history)
+        self.history_insert = Prepared(sa.insert(self.schema.history), keys=HISTORY_COLUMNS)
         from tessera.flows.builtin import BUILTIN_STEPS
         from tessera.flows.engine import FlowEngine
 
@@ -262,8 +265,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
             query = runtime.select_live_locked
         else:
             query = runtime.select_live
-        row = self.conn.execute(query, {"_id": record_id}).mappings().first()
-        return dict(row) if row is not None else None
+        return query.first(self.conn, {"_id": record_id})
 
     def _with_read_formulas(self, runtime: ObjectRuntime, row: dict[str, Any]) -> dict[str, Any]:
         for field in runtime.read_formulas:
@@ -423,9 +425,11 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         row.update(created_at=self.now, updated_at=self.now, created_by=self.actor.id,
                    updated_by=self.actor.id, owner_id=record.get("owner_id"), version=1)
         try:  # an integrity error aborts the unit of work (or the batch row's savepoint)
-            return dict(self.conn.execute(runtime.insert, row).mappings().one())
+            saved = runtime.insert.first(self.conn, row)
         except sa.exc.IntegrityError as exc:
             raise self._unique_violation(runtime, exc) or exc
+        assert saved is not None  # INSERT ... RETURNING gives the row it inserted
+        return saved
 
     def _update_row(self, runtime: ObjectRuntime, prior: dict[str, Any], record: dict[str, Any],
                     changes: Mapping[str, Any], expected: int | None) -> dict[str, Any]:
@@ -433,7 +437,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
         params.update(updated_at=self.now, updated_by=self.actor.id, _id=prior["id"],
                       _version=expected if expected is not None else prior["version"])
         try:
-            row = self.conn.execute(runtime.update(changes), params).mappings().first()
+            row = runtime.update(changes).first(self.conn, params)
         except sa.exc.IntegrityError as exc:
             raise self._unique_violation(runtime, exc) or exc
         if row is None:
@@ -455,7 +459,7 @@ class UnitOfWork(Checks, Reading, Deletion, Rollups, Children, Previews):
 
     def _record_history(self, object_name: str, record_id: int, version: int, action: str,
                         changes: Mapping[str, tuple[Any, Any]]) -> None:
-        self.conn.execute(self.service.history_insert, dict(
+        self.service.history_insert.run(self.conn, dict(
             object=object_name, record_id=record_id, version=version, action=action,
             actor=self.actor.id, at=self.now,
             changes={name: [_jsonable(old), _jsonable(new)] for name, (old, new) in changes.items()}))

@@ -283,7 +283,7 @@ def create_engine(url: str, **options: Any) -> Engine:
         engine = sa.create_engine(url, **options)
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
-        sa.event.listen(engine, "before_cursor_execute", _sqlite_before_execute)
+        sa.event.listen(engine, "before_cursor_execute", sqlite_statement_listener, retval=True)
         return engine
     options.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **options)
@@ -309,13 +309,15 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.connection.driver_connection.execute("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
-def _sqlite_before_execute(conn: Connection, _cursor: Any, statement: str, _parameters: Any,
-                           context: Any, _executemany: bool) -> None:
-    # a Database.begin_late transaction takes the write lock before its first write
+def sqlite_statement_listener(conn: Connection, _cursor: Any, statement: str, parameters: Any,
+                              context: Any, _executemany: bool) -> tuple[str, Any]:
+    """Before each statement on SQLite: a :meth:`Database.begin_late` transaction takes the
+    write lock before its first write. (Registered with ``retval=True``, so that
+    :mod:`.prepared` can tell it from listeners of others.)"""
     turn = conn.info.get(_LATE_TURN)
-    if turn is None or turn.held or not _writes(statement, context):
-        return
-    turn.take(conn.connection.dbapi_connection)
+    if turn is not None and not turn.held and _writes(statement, context):
+        turn.take(conn.connection.dbapi_connection)
+    return statement, parameters
 
 
 def _writes(statement: str, context: Any) -> bool:
