@@ -126,7 +126,19 @@ def _reset(instance: Path) -> None:
         target = instance / path.relative_to(saved)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
+        _flush(target)
     print(f"reset the database to {saved}", flush=True)
+
+
+def _flush(path: Path) -> None:
+    """Write the copy to disk now: else the first checkpoint's fsync during the first write
+    operation flushes the whole copy (1.3 GB at scale 100), and every writer waits for it
+    (p99 of create 350 ms instead of 12 ms)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _database_files(folder: Path) -> list[Path]:
