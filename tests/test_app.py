@@ -92,13 +92,13 @@ def test_templates_use_no_untranslated_text_outside_gettext():
 
 
 def test_python_messages_are_in_the_catalogue_template():
-    """Every message the code marks (``_``/``gettext``, ``_l``, ``translate``) is in the template,
-    so it gets a translation (re-extract: pybabel extract -F babel.cfg -k _l -k translate
+    """Every message the code marks (``_``/``gettext``, ``_l``, ``translate``, ``said``) is in the template,
+    so it gets a translation (re-extract: pybabel extract -F babel.cfg -k _l -k translate -k said
     --no-location --omit-header -o platform/tessera/translations/messages.pot .)."""
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
     root = Path(__file__).resolve().parents[1]
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "translate": None}
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "translate": None, "said": None}
     extracted = {message[2] for message in extract_from_dir(str(root / "platform" / "tessera"), keywords=keywords,
                                                              method_map=[("**.py", "python")])}
     with open(TRANSLATIONS / "messages.pot", "rb") as handle:
@@ -135,3 +135,16 @@ def test_a_signed_in_users_language_picks_the_page_language(tmp_path):
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
     assert '<html lang="zh-CN">' in client.get("/", headers=headers).get_data(as_text=True)
     assert '<html lang="en">' in client.get("/?lang=en", headers=headers).get_data(as_text=True)
+
+
+def test_a_message_said_later_is_said_whole_in_the_readers_language():
+    from tessera.i18n import said
+    from tessera.metadata.model import Label
+
+    message = said("%(key)s: %(problem)s", key="score__gte",
+                   problem=said("expected a number, got %(value)s", value=said("a list")))
+    assert str(message) == "score__gte: expected a number, got a list"
+    assert message.text("zh-CN") == "score__gte：应为数字，实际为 列表"
+    labelled = said("unknown field '%(name)s' on %(object)s%(suggestion)s", name="x",
+                    object=Label.of({"en": "Lead", "zh-CN": "线索"}), suggestion="")
+    assert labelled.text("zh-CN") == "线索 上没有字段“x”"

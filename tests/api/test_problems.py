@@ -129,3 +129,26 @@ def test_a_value_beyond_the_column_is_a_422_not_a_500(api, tag, values):
 @pytest.mark.parametrize("query", [f"parent={BEYOND}", "created_at__gte=9999-12-31"], ids=["id", "last-day"])
 def test_a_filter_value_beyond_the_column_is_a_400_not_a_500(api, query):
     assert api.get(f"/api/v1/account?{query}").status_code == 400
+
+
+def test_what_is_wrong_with_each_query_parameter_is_said_in_the_callers_language(api, problem):
+    query = {"score__gte": "abc", "status": "nowhere", "limit": "0",
+             "filter": '{"or": [{"score__between": [1]}]}'}
+    english = problem(api.get("/api/v1/lead", user="boss", query_string=query), 400)["errors"]
+    chinese = problem(api.get("/api/v1/lead", user="mei", query_string=query), 400)["errors"]
+    assert english["score__gte"] == ["expected a number, got 'abc'"]
+    assert chinese["score__gte"] == ["应为数字，实际为 'abc'"]
+    assert english["status"][0].startswith("'nowhere' is not one of the options (")
+    assert chinese["status"][0].startswith("“nowhere”不是可选值（")
+    assert english["limit"] == ["expected a whole number from 1 to 1000, got '0'"]
+    assert chinese["limit"] == ["应为 1 到 1000 之间的整数，实际为“0”"]
+    assert english["filter"] == ["or.0.score__between: 'between' takes a list of two values [low, high]"]
+    assert chinese["filter"] == ["or.0.score__between：“between”需要包含两个值的列表 [下限, 上限]"]
+    # the engine's other checks run once the parameters parse: sort and fields, with suggestions
+    query = {"sort": "-scor", "fields": "name,compny"}
+    english = problem(api.get("/api/v1/lead", user="boss", query_string=query), 400)["errors"]
+    chinese = problem(api.get("/api/v1/lead", user="mei", query_string=query), 400)["errors"]
+    assert english["sort"] == ["unknown field 'scor' (did you mean 'score'?)"]
+    assert chinese["sort"] == ["未知字段“scor”（您是否指“score”？）"]
+    assert english["fields"] == ["unknown field 'compny' (did you mean 'company'?)"]
+    assert chinese["fields"] == ["未知字段“compny”（您是否指“company”？）"]

@@ -77,19 +77,19 @@ def _checked(who: Caller, object_name: str, body: Mapping[str, Any]) -> tuple[st
     """The request's members, or a 400 naming every one that is wrong."""
     errors: dict[str, list[str]] = {}
     for name in sorted(set(body) - MEMBERS):
-        errors[name] = [f"unknown member; a bulk request has {', '.join(sorted(MEMBERS))}"]
+        errors[name] = [say("bulk_unknown_member", who.locale, members=", ".join(sorted(MEMBERS)))]
     operation = body.get("operation")
     if operation not in OPERATIONS:
-        errors["operation"] = [f"expected one of {', '.join(OPERATIONS)}, got {operation!r}"]
+        errors["operation"] = [say("bulk_operation", who.locale, choices=", ".join(OPERATIONS), value=repr(operation))]
     rows = body.get("records")
     if not isinstance(rows, list) or not rows or len(rows) > MAX_ROWS:
-        errors["records"] = [f"expected a list of 1 to {MAX_ROWS} records"]
+        errors["records"] = [say("bulk_records", who.locale, max=MAX_ROWS)]
     elif not all(isinstance(row, dict) for row in rows):
         bad = [str(i) for i, row in enumerate(rows) if not isinstance(row, dict)][:10]
-        errors["records"] = [f"every record is a JSON object; these are not: {', '.join(bad)}"]
+        errors["records"] = [say("bulk_not_objects", who.locale, rows=", ".join(bad))]
     all_or_none = body.get("all_or_none", True)
     if not isinstance(all_or_none, bool):
-        errors["all_or_none"] = ["expected true or false"]
+        errors["all_or_none"] = [say("true_or_false", who.locale)]
     external_id = body.get("external_id")
     if operation == "upsert" or external_id is not None:
         field = who.registry.object(object_name).fields.get(external_id) if isinstance(external_id, str) else None

@@ -89,8 +89,9 @@ def whole_number(name: str, low: int, high: int | None, errors: dict[str, list[s
     except ValueError:
         value = None
     if value is None or value < low or (high is not None and value > high):
-        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        errors.setdefault(name, []).append(f"expected a whole number {span}, got '{text}'")
+        errors.setdefault(name, []).append(
+            say("whole_number_between", _locale(), low=low, high=high, value=text) if high is not None
+            else say("whole_number_from", _locale(), low=low, value=text))
         return default
     return value
 
@@ -104,8 +105,13 @@ def flag(name: str, errors: dict[str, list[str]], default: bool) -> bool:
         return True
     if word in ("false", "0", "no"):
         return False
-    errors.setdefault(name, []).append(f"expected true or false, got '{text}'")
+    errors.setdefault(name, []).append(say("true_or_false_got", _locale(), value=text))
     return default
+
+
+def _locale() -> str:
+    """The caller's language, or the request's before anyone is known."""
+    return g.api_caller.locale if "api_caller" in g else request_locale()
 
 
 def names(name: str) -> list[str]:

@@ -109,6 +109,38 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "Something went wrong on our side; nothing was saved. The error has been logged.",
         "zh-CN": "服务器出错，未保存任何内容。错误已记录。",
     },
+    "whole_number_between": {
+        "en": "expected a whole number from %(low)s to %(high)s, got '%(value)s'",
+        "zh-CN": "应为 %(low)s 到 %(high)s 之间的整数，实际为“%(value)s”",
+    },
+    "whole_number_from": {
+        "en": "expected a whole number of at least %(low)s, got '%(value)s'",
+        "zh-CN": "应为不小于 %(low)s 的整数，实际为“%(value)s”",
+    },
+    "true_or_false_got": {
+        "en": "expected true or false, got '%(value)s'",
+        "zh-CN": "应为 true 或 false，实际为“%(value)s”",
+    },
+    "true_or_false": {
+        "en": "expected true or false",
+        "zh-CN": "应为 true 或 false",
+    },
+    "bulk_unknown_member": {
+        "en": "unknown member; a bulk request has %(members)s",
+        "zh-CN": "未知成员；批量请求的成员有：%(members)s",
+    },
+    "bulk_operation": {
+        "en": "expected one of %(choices)s, got %(value)s",
+        "zh-CN": "应为以下之一：%(choices)s，实际为 %(value)s",
+    },
+    "bulk_records": {
+        "en": "expected a list of 1 to %(max)s records",
+        "zh-CN": "应为包含 1 到 %(max)s 条记录的列表",
+    },
+    "bulk_not_objects": {
+        "en": "every record is a JSON object; these are not: %(rows)s",
+        "zh-CN": "每条记录都应是 JSON 对象；以下几条不是：%(rows)s",
+    },
 }
 
 

@@ -92,7 +92,7 @@ def _json_default(value: Any) -> Any:
 
 
 def query_problem(exc: QueryError, locale: str) -> Response:
-    return problem("bad-request", say("query_problems", locale), errors=exc.errors)
+    return problem("bad-request", say("query_problems", locale), errors=exc.messages(locale))
 
 
 def record_problem(exc: RecordError, locale: str, *, precondition: bool = False) -> Response:

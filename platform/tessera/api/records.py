@@ -57,8 +57,8 @@ def list_records(object_name: str) -> Any:
     try:
         filter_ = parse_query_filters(scope, request.args.items(multi=True), ignore=LIST_PARAMETERS)
     except QueryError as exc:
-        for name, message in exc.errors.items():
-            errors.setdefault(name, []).append(message)
+        for name, messages in exc.messages(who.locale).items():
+            errors.setdefault(name, []).extend(messages)
         filter_ = None
     if errors:
         raise bad_parameters(errors, who.locale)

@@ -399,8 +399,8 @@ class ObjectCompiler(Freezing):
             self._report(spec, where, str(exc.args[0]))
 
     def _filter(self, spec: ObjectSpec, scope: ObjectScope, where: tuple[Any, ...], data: Any) -> None:
-        def report(path: tuple[Any, ...], message: str, key: bool) -> None:
-            self._report(spec, where + path, message, key=key)
+        def report(path: tuple[Any, ...], message: Any, key: bool) -> None:
+            self._report(spec, where + path, str(message), key=key)
 
         parsed = parse_filter(data, scope.filter_resolver, report)
         if parsed is not None:

@@ -31,8 +31,9 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from tessera.expressions import FormulaType
+from tessera.i18n import Said, in_locale, said
 
-from .schema import suggest
+from .schema import suggested
 
 if TYPE_CHECKING:
     from .scope import RegistryScope
@@ -99,14 +100,14 @@ def parse_filter(data: Any, resolve: Resolver, report: Reporter) -> Filter | Non
 
 def _parse(data: Any, path: tuple[Any, ...], resolve: Resolver, flag: Reporter) -> Filter:
     if not isinstance(data, dict) or not data:
-        flag(path, "a filter is a non-empty mapping of conditions", False)
+        flag(path, said("a filter is a non-empty mapping of conditions"), False)
         return Group("and", ())
     items: list[Filter] = []
     for key, value in data.items():
         here = path + (key,)
         if key in ("and", "or"):
             if not isinstance(value, list) or not value:
-                flag(here, f"'{key}' takes a non-empty list of filters", False)
+                flag(here, said("'%(key)s' takes a non-empty list of filters", key=key), False)
                 continue
             items.append(Group(key, tuple(_parse(v, here + (i,), resolve, flag) for i, v in enumerate(value))))
         elif key == "not":
@@ -122,40 +123,40 @@ def _condition(key: str, value: Any, here: tuple[Any, ...], resolve: Resolver, f
     field_part, _, op = key.partition("__")
     op = op or "eq"
     if op not in OPERATORS:
-        flag(here, f"unknown filter operator '{op}'; use one of {', '.join(OPERATORS)}", True)
+        flag(here, _unknown_operator(op), True)
         return None
     path = tuple(field_part.split("."))
     try:
         ftype, options = resolve(path)
     except LookupError as exc:
-        flag(here, str(exc.args[0]) if exc.args else f"unknown field '{field_part}'", True)
+        flag(here, exc.args[0] if exc.args else said("unknown field '%(name)s'", name=field_part), True)
         return None
     if ftype is FormulaType.NULL:  # a field whose definition is broken: reported already
         return Condition(path, op, value, here)
     allowed = OPERATORS[op]
     if allowed is not None and ftype not in allowed:
-        flag(here, f"operator '{op}' does not apply to {field_part} ({ftype.value})", True)
+        flag(here, _not_applicable(op, field_part, ftype), True)
         return None
     found = False
     for suffix, message in _check_value(op, value, ftype, options):
-        flag(here + suffix, f"{field_part}__{op}: {message}", False)
+        flag(here + suffix, said("%(key)s: %(problem)s", key=f"{field_part}__{op}", problem=message), False)
         found = True
     return None if found else Condition(path, op, value, here)
 
 
 def _check_value(op: str, value: Any, ftype: FormulaType, options: frozenset[str] | None
-                 ) -> Iterator[tuple[tuple[int, ...], str]]:
+                 ) -> Iterator[tuple[tuple[int, ...], Said]]:
     """Each problem with a condition's value: (position inside the value, message)."""
     if op == "is_blank":
         if not isinstance(value, bool):
-            yield (), "is_blank takes true or false"
+            yield (), said("is_blank takes true or false")
         return
     if op in ("in", "not_in", "between"):
         if op == "between" and (not isinstance(value, list) or len(value) != 2):
-            yield (), "'between' takes a list of two values [low, high]"
+            yield (), said("'between' takes a list of two values [low, high]")
             return
         if not isinstance(value, list) or not value:
-            yield (), f"'{op}' takes a non-empty list of values"
+            yield (), said("'%(operator)s' takes a non-empty list of values", operator=op)
             return
         for index, item in enumerate(value):
             message = _check_scalar(item, ftype, options)
@@ -167,19 +168,19 @@ def _check_value(op: str, value: Any, ftype: FormulaType, options: frozenset[str
         yield (), message
 
 
-def _check_scalar(value: Any, ftype: FormulaType, options: frozenset[str] | None) -> str | None:
+def _check_scalar(value: Any, ftype: FormulaType, options: frozenset[str] | None) -> Said | None:
     if value is None:
-        return "use __is_blank: true to find blank values"
+        return said("use __is_blank: true to find blank values")
     if isinstance(value, str) and value.startswith("$"):
         return _check_token(value, ftype)
     if ftype is FormulaType.NUMBER:
         ok = isinstance(value, int | Decimal) and not isinstance(value, bool)
-        return None if ok else f"expected a number, got {_describe(value)}"
+        return None if ok else said("expected a number, got %(value)s", value=_describe(value))
     if ftype is FormulaType.BOOLEAN:
-        return None if isinstance(value, bool) else f"expected true or false, got '{value}'"
+        return None if isinstance(value, bool) else said("expected true or false, got %(value)s", value=_describe(value))
     if ftype is FormulaType.ID:
         ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
-        return None if ok else f"expected a record id or $me, got {_describe(value)}"
+        return None if ok else said("expected a record id or $me, got %(value)s", value=_describe(value))
     if ftype in (FormulaType.DATE, FormulaType.DATETIME):
         if isinstance(value, str):
             try:
@@ -187,32 +188,44 @@ def _check_scalar(value: Any, ftype: FormulaType, options: frozenset[str] | None
                 return None
             except ValueError:
                 pass
-        return f"'{value}' is not a date like 2026-01-31, $today or $today+N"
+        return said("%(value)s is not a date like 2026-01-31, $today or $today+N", value=_describe(value))
     if not isinstance(value, str):
-        return f"expected text, got {_describe(value)}"
+        return said("expected text, got %(value)s", value=_describe(value))
     if options is not None and value not in options:
-        return f"'{value}' is not one of the options ({', '.join(sorted(options))})"
+        return said("'%(value)s' is not one of the options (%(options)s)", value=value, options=", ".join(sorted(options)))
     return None
 
 
-def _check_token(value: str, ftype: FormulaType) -> str | None:
+def _check_token(value: str, ftype: FormulaType) -> Said | None:
     if value == "$me":
-        return None if ftype is FormulaType.ID else "$me (the current user) only fits a user lookup such as owner_id"
+        return None if ftype is FormulaType.ID else said("$me (the current user) only fits a user lookup such as owner_id")
     if value == "$now":
-        return None if ftype is FormulaType.DATETIME else "$now only fits a date-time field"
+        return None if ftype is FormulaType.DATETIME else said("$now only fits a date-time field")
     if _RELATIVE_DATE.match(value):
-        return None if ftype in (FormulaType.DATE, FormulaType.DATETIME) else f"{value} only fits a date field"
-    return f"unknown value '{value}'; the special values are $me, $today, $today+N, $today-N and $now"
+        return None if ftype in (FormulaType.DATE, FormulaType.DATETIME) else said(
+            "%(value)s only fits a date field", value=value)
+    return said("unknown value '%(value)s'; the special values are $me, $today, $today+N, $today-N and $now",
+                value=value)
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any) -> Said | str:
     if isinstance(value, dict):
-        return "a mapping"
+        return said("a mapping")
     if isinstance(value, list):
-        return "a list"
+        return said("a list")
     if isinstance(value, bool):
-        return "true/false"
+        return "true" if value else "false"
     return f"'{value}'"
+
+
+def _unknown_operator(op: str) -> Said:
+    return said("unknown filter operator '%(operator)s'%(suggestion)s; use one of %(operators)s",
+                operator=op, suggestion=suggested(op, OPERATORS), operators=", ".join(OPERATORS))
+
+
+def _not_applicable(op: str, field: str, ftype: FormulaType) -> Said:
+    return said("operator '%(operator)s' does not apply to %(field)s (%(type)s)",
+                operator=op, field=field, type=ftype.value)
 
 
 def walk(filter_: Filter) -> Iterator[Condition]:
@@ -260,22 +273,35 @@ def parse_temporal(text: str, *, with_time: bool, tz: dt.tzinfo = dt.UTC) -> dt.
         else:
             return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
     if with_time:
-        raise ValueError(f"expected a date like 2026-01-31, a date-time like 2026-01-31T09:30:00Z, "
-                         f"$today, $today+N, $today-N or $now, got '{text}'")
-    raise ValueError(f"expected a date like 2026-01-31, $today, $today+N or $today-N, got '{text}'")
+        raise ValueError(said("expected a date like 2026-01-31, a date-time like 2026-01-31T09:30:00Z, "
+                              "$today, $today+N, $today-N or $now, got '%(value)s'", value=text))
+    raise ValueError(said("expected a date like 2026-01-31, $today, $today+N or $today-N, got '%(value)s'",
+                          value=text))
 
 
 # ------------------------------------------------------------------------------ run time
 
 class QueryError(ValueError):
-    """A query that cannot run, said for people. ``errors`` maps each offending parameter
+    """A query that cannot run, said for people. ``problems`` maps each offending parameter
     (a filter key such as ``score__gte``, or ``filter``, ``sort``, ``fields``, ``search``,
-    ``cursor``, ``limit``) to what was wrong with it; ``str()`` lists them all."""
+    ``cursor``, ``limit``) to what was wrong with it (:class:`~tessera.i18n.Said`, or a list
+    of them); :meth:`messages` says them in a language, ``errors`` and ``str()`` in English."""
 
-    def __init__(self, errors: Mapping[str, str] | str) -> None:
-        self.errors: dict[str, str] = {"query": errors} if isinstance(errors, str) else dict(errors)
+    def __init__(self, problems: Mapping[str, Any] | Said | str) -> None:
+        given = problems if isinstance(problems, Mapping) else {"query": problems}
+        self.problems: dict[str, list[Any]] = {
+            name: list(value) if isinstance(value, list | tuple) else [value] for name, value in given.items()}
         super().__init__("; ".join(
             message if name == "query" else f"{name}: {message}" for name, message in self.errors.items()))
+
+    def messages(self, locale: str = "en") -> dict[str, list[str]]:
+        """Each offending parameter and what was wrong with it, in ``locale``."""
+        return {name: [str(in_locale(item, locale)) for item in items] for name, items in self.problems.items()}
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Each offending parameter and what was wrong with it, in English."""
+        return {name: "; ".join(items) for name, items in self.messages("en").items()}
 
 
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
@@ -293,7 +319,7 @@ def parse_query_filters(scope: RegistryScope, items: Iterable[tuple[str, str]], 
     metadata. Names in ``ignore`` (the API's own parameters) are skipped. Raises QueryError
     naming every bad parameter at once; None when there is no filter."""
     conditions: list[Filter] = []
-    errors: dict[str, str] = {}
+    errors: dict[str, list[Any]] = {}
     for name, text in items:
         if name in ignore:
             continue
@@ -305,14 +331,10 @@ def parse_query_filters(scope: RegistryScope, items: Iterable[tuple[str, str]], 
         try:
             conditions.append(_query_condition(scope, name, text))
         except ValueError as exc:
-            errors[name] = _join(errors.get(name), str(exc))
+            errors.setdefault(name, []).append(exc.args[0] if exc.args else str(exc))
     if errors:
         raise QueryError(errors)
     return combine(*conditions)
-
-
-def _join(before: str | None, message: str) -> str:
-    return message if before is None else f"{before}; {message}"
 
 
 def checked_filter(scope: RegistryScope, data: Any) -> Filter | None:
@@ -320,59 +342,62 @@ def checked_filter(scope: RegistryScope, data: Any) -> Filter | None:
     object's fields; raises QueryError naming every problem. None for an empty filter."""
     if data is None or data == {}:
         return None
-    errors: dict[str, str] = {}
+    errors: dict[str, list[Any]] = {}
     parsed = _filter_data(scope, data, errors)
     if errors:
         raise QueryError(errors)
     return parsed
 
 
-def _json_filter(scope: RegistryScope, text: str, errors: dict[str, str]) -> Filter | None:
+def _json_filter(scope: RegistryScope, text: str, errors: dict[str, list[Any]]) -> Filter | None:
     try:
         data = json.loads(text, parse_float=Decimal)
     except ValueError as exc:
-        errors["filter"] = f"expected a JSON filter such as {{\"or\": [{{\"status\": \"new\"}}]}}: {exc}"
+        errors.setdefault("filter", []).append(said(
+            'expected a JSON filter such as {"or": [{"status": "new"}]}: %(reason)s', reason=str(exc)))
         return None
     return _filter_data(scope, data, errors)
 
 
-def _filter_data(scope: RegistryScope, data: Any, errors: dict[str, str]) -> Filter | None:
-    def report(path: tuple[Any, ...], message: str, _key: bool) -> None:
-        if path and message.startswith(f"{path[-1]}: "):
-            message = message[len(f"{path[-1]}: "):]  # the key is named once, in its place
+def _filter_data(scope: RegistryScope, data: Any, errors: dict[str, list[Any]]) -> Filter | None:
+    def report(path: tuple[Any, ...], message: Any, _key: bool) -> None:
+        if path and isinstance(message, Said) and message.params.get("key") == path[-1] and "problem" in message.params:
+            message = message.params["problem"]  # the key is named once, in its place
         where = ".".join(str(p) for p in path)
-        errors["filter"] = _join(errors.get("filter"), f"{where}: {message}" if where else message)
+        errors.setdefault("filter", []).append(said("%(key)s: %(problem)s", key=where, problem=message)
+                                               if where else message)
 
     parsed = parse_filter(data, scope.filter_resolver, report)
     if parsed is None:
         return None
     for condition in walk(parsed):
         if not scope.field_at(condition.path).stored:
-            report((), f"{_unstored(condition.field)} filtered on", False)
+            report((), _unstored(condition.field), False)
             return None
     return parsed
 
 
-def _unstored(name: str) -> str:
-    return f"'{name}' is a formula computed when read (it reads lookups or TODAY/NOW), so it cannot be"
+def _unstored(name: str) -> Said:
+    return said("'%(field)s' is a formula computed when read (it reads lookups or TODAY/NOW), so it cannot be "
+                "filtered on", field=name)
 
 
 def _query_condition(scope: RegistryScope, name: str, text: str) -> Condition:
     field_part, _, op = name.partition("__")
     op = op or "eq"
     if op not in OPERATORS:
-        raise ValueError(f"unknown filter operator '{op}'{suggest(op, OPERATORS)}; use one of {', '.join(OPERATORS)}")
+        raise ValueError(_unknown_operator(op))
     path = tuple(field_part.split("."))
     try:
         field = scope.field_at(path)
     except LookupError as exc:
-        raise ValueError(str(exc.args[0])) from None
+        raise ValueError(exc.args[0]) from None
     if not field.stored:
-        raise ValueError(f"{_unstored(field_part)} filtered on")
+        raise ValueError(_unstored(field_part))
     ftype = field.formula_type
     allowed = OPERATORS[op]
     if allowed is not None and ftype not in allowed:
-        raise ValueError(f"operator '{op}' does not apply to {field_part} ({ftype.value})")
+        raise ValueError(_not_applicable(op, field_part, ftype))
     value = _typed(op, text, ftype)
     options = frozenset(o.value for o in field.options) if field.options else None
     for _where, problem in _check_value(op, value, ftype, options):
@@ -385,13 +410,13 @@ def _typed(op: str, text: str, ftype: FormulaType) -> Any:
         word = text.strip().lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-        raise ValueError(f"expected true or false, got '{text}'")
+        raise ValueError(said("expected true or false, got %(value)s", value=f"'{text}'"))
     if op in ("in", "not_in", "between"):
         parts = [part.strip() for part in text.split(",")]
         if op == "between" and len(parts) != 2:
-            raise ValueError(f"expected two comma-separated values low,high, got '{text}'")
+            raise ValueError(said("expected two comma-separated values low,high, got '%(value)s'", value=text))
         if any(part == "" for part in parts):
-            raise ValueError(f"expected comma-separated values without blanks, got '{text}'")
+            raise ValueError(said("expected comma-separated values without blanks, got '%(value)s'", value=text))
         return [_scalar(part, ftype) for part in parts]
     if op in ("includes", "excludes"):
         return text
@@ -407,19 +432,19 @@ def _scalar(text: str, ftype: FormulaType) -> Any:
         try:
             number = Decimal(text.strip())
         except InvalidOperation:
-            raise ValueError(f"expected a number, got '{text}'") from None
+            raise ValueError(said("expected a number, got %(value)s", value=f"'{text}'")) from None
         if not number.is_finite():
-            raise ValueError(f"expected a number, got '{text}'")
+            raise ValueError(said("expected a number, got %(value)s", value=f"'{text}'"))
         return number
     if ftype is FormulaType.ID:
         if _WHOLE.match(text.strip()) and 0 < int(text) <= MAX_ID:
             return int(text)
-        raise ValueError(f"expected a record id (a whole number) or $me, got '{text}'")
+        raise ValueError(said("expected a record id (a whole number) or $me, got '%(value)s'", value=text))
     if ftype is FormulaType.BOOLEAN:
         word = text.strip().lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-        raise ValueError(f"expected true or false, got '{text}'")
+        raise ValueError(said("expected true or false, got %(value)s", value=f"'{text}'"))
     if ftype in (FormulaType.DATE, FormulaType.DATETIME):
         parse_temporal(text, with_time=ftype is FormulaType.DATETIME)
         return text.strip()

@@ -324,7 +324,7 @@ class _DocumentChecker:
         if scope is None:
             return
         parsed = parse_filter(data, scope.filter_resolver,
-                              lambda p, m, k: self.problems.add(self.doc.location(where + p, key=k), m))
+                              lambda p, m, k: self.problems.add(self.doc.location(where + p, key=k), str(m)))
         for condition in walk(parsed) if parsed is not None else ():
             if not scope.field_at(condition.path).stored:
                 self.problems.add(self.doc.location(where + condition.where, key=True),

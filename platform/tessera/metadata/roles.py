@@ -59,7 +59,7 @@ def _sharing_rule(doc: MergedDocument, index: int, item: Mapping[str, Any], obje
     scope = RegistryScope(objects, object_name)
     before = len(problems)
     parsed = parse_filter(item.get("filter"), scope.filter_resolver,
-                          lambda p, m, k: problems.add(doc.location(where + ("filter",) + p, key=k), m))
+                          lambda p, m, k: problems.add(doc.location(where + ("filter",) + p, key=k), str(m)))
     if parsed is None or len(problems) > before:
         return None
     for condition in walk(parsed):

@@ -22,6 +22,7 @@ from referencing import Registry, Resource
 
 from tessera.fieldtypes import FieldTypeRegistry
 from tessera.fieldtypes.base import describe
+from tessera.i18n import Said, said
 
 from .errors import Problems
 from .loader import Document
@@ -244,3 +245,11 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` when a close match exists, else an empty string."""
     return _suggest(word, choices)
+
+
+def suggested(word: str, choices: Iterable[str]) -> Said | str:
+    """:func:`suggest` to be said in the reader's language (for messages of run time)."""
+    if not isinstance(word, str):
+        return ""
+    close = [c for c in difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6) if c != word]
+    return said(" (did you mean '%(name)s'?)", name=close[0]) if close else ""

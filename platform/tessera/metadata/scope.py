@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from tessera.expressions import FormulaType
+from tessera.i18n import said
 
 from .compiler import ObjectScope
 from .model import FieldDef, ObjectDef
-from .schema import suggest
+from .schema import suggested
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -46,21 +47,25 @@ class RegistryScope(ObjectScope):
         """Each step of ``path`` as (the object it is read on, the field). Every step but the
         last is a lookup. Raises LookupError with a message for people (did you mean ...?)."""
         if not path:
-            raise LookupError("empty field path")
+            raise LookupError(said("empty field path"))
         current = self.objects[self.object_name]
         found: list[tuple[ObjectDef, FieldDef]] = []
         for index, step in enumerate(path):
             hidden = self.hidden.get(current.name, frozenset())
             field = current.fields.get(step) if step not in hidden else None
             if field is None:
-                where = "" if index == 0 else f" on {current.name}"
                 visible = [name for name in current.fields if name not in hidden]
-                raise LookupError(f"unknown field '{step}'{where}{suggest(step, visible)}")
+                if index == 0:
+                    raise LookupError(said("unknown field '%(name)s'%(suggestion)s",
+                                           name=step, suggestion=suggested(step, visible)))
+                raise LookupError(said("unknown field '%(name)s' on %(object)s%(suggestion)s",
+                                       name=step, object=current.name, suggestion=suggested(step, visible)))
             found.append((current, field))
             if index == len(path) - 1:
                 break
             if not field.target or field.target not in self.objects:
-                raise LookupError(f"'{step}' is not a lookup, so '.{path[index + 1]}' cannot follow it")
+                raise LookupError(said("'%(name)s' is not a lookup, so '.%(next)s' cannot follow it",
+                                       name=step, next=path[index + 1]))
             current = self.objects[field.target]
         return found
 

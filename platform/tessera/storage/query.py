@@ -77,6 +77,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tessera.i18n import said
 from tessera.metadata.filters import Filter, QueryError
 
 from .query_cursor import SortKey, decode_cursor, encode_cursor, keyset_after, sort_keys
@@ -264,7 +265,7 @@ def _select(query: ObjectQuery, fields: Sequence[str] | str | None) -> tuple[lis
     names: list[str] = []
     columns: list[Any] = []
     skipped: list[str] = []
-    problems: list[str] = []
+    problems: list[Any] = []
     for name in wanted:
         if name in names or name in skipped:
             continue
@@ -274,12 +275,12 @@ def _select(query: ObjectQuery, fields: Sequence[str] | str | None) -> tuple[lis
             skipped.append(name)
             continue
         except LookupError as exc:
-            problems.append(str(exc.args[0]))
+            problems.append(exc.args[0])
             continue
         names.append(name)
         columns.append(column)
     if problems:
-        query.errors["fields"] = "; ".join(problems)
+        query.errors["fields"] = problems
     return names, columns, skipped
 
 
@@ -292,7 +293,7 @@ def _conditions(query: ObjectQuery, spec: QuerySpec) -> list[sa.ColumnElement[bo
         conditions.append(query.where(spec.filter))
     if spec.search is not None:
         if not isinstance(spec.search, str):
-            query.errors["search"] = f"expected text, got {spec.search!r}"
+            query.errors["search"] = said("expected text, got %(value)s", value=repr(spec.search))
         else:
             found = query.search(spec.search)
             if found is not None:
@@ -303,13 +304,15 @@ def _conditions(query: ObjectQuery, spec: QuerySpec) -> list[sa.ColumnElement[bo
 def _check_page(query: ObjectQuery, spec: QuerySpec) -> int:
     limit = spec.limit
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        query.errors["limit"] = f"expected a whole number from 1 to {MAX_LIMIT}, got {limit!r}"
+        query.errors["limit"] = said("expected a whole number from 1 to %(max)s, got %(value)s",
+                                     max=MAX_LIMIT, value=repr(limit))
         limit = 1
     if spec.offset is not None:
         if isinstance(spec.offset, bool) or not isinstance(spec.offset, int) or spec.offset < 0:
-            query.errors["offset"] = f"expected a whole number of at least 0, got {spec.offset!r}"
+            query.errors["offset"] = said("expected a whole number of at least 0, got %(value)s",
+                                          value=repr(spec.offset))
         elif spec.cursor is not None:
-            query.errors["offset"] = "give either a cursor or an offset, not both"
+            query.errors["offset"] = said("give either a cursor or an offset, not both")
     return limit
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tessera.i18n import said
 from tessera.metadata.filters import QueryError
 
 from .query_filter import NoColumn, ObjectQuery, field_kind
@@ -69,32 +70,33 @@ def sort_keys(query: ObjectQuery, sort: tuple[str, ...]) -> list[SortKey]:
     """The keys of ``sort`` ('-' for descending) plus the id tie-breaker, which follows the
     direction of the last key. Unknown or unsortable fields go to ``query.errors['sort']``."""
     keys: list[SortKey] = []
-    problems: list[str] = []
+    problems: list[Any] = []
     for item in sort:
         name = item.strip()
         descending = name.startswith("-")
         name = name.lstrip("-").strip()
         if not name:
-            problems.append(f"'{item}' names no field")
+            problems.append(said("'%(item)s' names no field", item=item))
             continue
         try:
             column, field = query.column(tuple(name.split(".")))
         except NoColumn as exc:
-            problems.append(f"{exc.args[0]} sort on it")
+            problems.append(exc.refusal("sort"))
             continue
         except LookupError as exc:
-            problems.append(str(exc.args[0]))
+            problems.append(exc.args[0])
             continue
         kind = field_kind(field)
         if kind not in _SORTABLE:
-            problems.append(f"'{name}' is a {field.type} field, which has no order to sort by")
+            problems.append(said("'%(field)s' is a %(type)s field, which has no order to sort by",
+                                 field=name, type=field.type))
             continue
         if any(key.name == name for key in keys):
             continue
         nullable = "." in name or bool(getattr(column, "nullable", True))  # a join can give NULL
         keys.append(SortKey(name, column, kind, descending, nullable))
     if problems:
-        query.errors["sort"] = "; ".join(problems)
+        query.errors["sort"] = problems
     if not any(key.name == "id" for key in keys):
         keys.append(SortKey("id", query.table.c.id, "id", keys[-1].descending if keys else False, False))
     return keys
@@ -141,7 +143,7 @@ def decode_cursor(keys: list[SortKey], cursor: str) -> list[Any]:
             raise ValueError  # the id is never blank
         return decoded
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
-        raise QueryError({"cursor": "invalid cursor; start again from the first page"}) from None
+        raise QueryError({"cursor": said("invalid cursor; start again from the first page")}) from None
 
 
 def _to_json(value: Any) -> Any:

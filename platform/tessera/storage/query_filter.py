@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from tessera.expressions import FormulaType
+from tessera.i18n import Said, said
 from tessera.metadata.filters import OPERATORS, Condition, Filter, QueryError, parse_temporal, relative_days
 from tessera.metadata.model import FieldDef
 from tessera.metadata.scope import RegistryScope
@@ -56,6 +57,23 @@ class QueryParams:
 class NoColumn(LookupError):
     """A field that exists but has no column (a formula computed when read)."""
 
+    def __init__(self, path: str, field: FieldDef, owner: str) -> None:
+        super().__init__(path)
+        self.path, self.field, self.owner = path, field, owner
+
+    def refusal(self, doing: str) -> Said:
+        """Why the database cannot do ``doing`` (``sort`` or ``filter``) on the field."""
+        computed = not self.field.stored
+        if doing == "sort":
+            return said("'%(field)s' is a formula computed when read (it reads lookups or TODAY/NOW), so the "
+                        "database cannot sort on it", field=self.path) if computed else said(
+                "'%(field)s' (%(type)s on %(object)s) has no column, so the database cannot sort on it",
+                field=self.path, type=self.field.type, object=self.owner)
+        return said("'%(field)s' is a formula computed when read (it reads lookups or TODAY/NOW), so the "
+                    "database cannot filter on it", field=self.path) if computed else said(
+            "'%(field)s' (%(type)s on %(object)s) has no column, so the database cannot filter on it",
+            field=self.path, type=self.field.type, object=self.owner)
+
 
 def negate(clause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
     """NOT that treats unknown (NULL) as false, so ``not {stage: won}`` keeps blank stages."""
@@ -76,7 +94,7 @@ class ObjectQuery:
         self.table = schema.table(object_name)
         self.params = params.resolved()
         self.dialect = dialect
-        self.errors: dict[str, str] = {}
+        self.errors: dict[str, Any] = {}
         #: whether a filter read ``$now`` (the statement then holds this moment)
         self.read_now = False
         self._joins: dict[tuple[str, ...], tuple[sa.FromClause, sa.ColumnElement[bool]]] = {}
@@ -97,11 +115,7 @@ class ObjectQuery:
             source = joined[0]
         owner, field = steps[-1]
         if field.name not in source.c:
-            shown = ".".join(path)
-            if not field.stored:
-                raise NoColumn(f"'{shown}' is a formula computed when read (it reads lookups or TODAY/NOW), "
-                               "so the database cannot")
-            raise NoColumn(f"'{shown}' ({field.type} on {owner.name}) has no column, so the database cannot")
+            raise NoColumn(".".join(path), field, owner.name)
         return source.c[field.name], field
 
     @property
@@ -134,15 +148,15 @@ class ObjectQuery:
             try:
                 column, field = self.column(condition.path)
             except NoColumn as exc:
-                raise ValueError(f"{exc.args[0]} filter on it") from None
+                raise ValueError(exc.refusal("filter")) from None
             except LookupError as exc:
-                raise ValueError(str(exc.args[0])) from None
+                raise ValueError(exc.args[0]) from None
             return self._compile(_Target(column, field, field_kind(field)), condition.op, condition.value)
         except OverflowError:  # e.g. the day after 9999-12-31
-            self.errors[key] = f"{condition.value!s} is beyond the dates this field can hold"
+            self.errors[key] = said("%(value)s is beyond the dates this field can hold", value=str(condition.value))
             return sa.false()
         except ValueError as exc:
-            self.errors[key] = str(exc)
+            self.errors[key] = exc.args[0] if exc.args else str(exc)
             return sa.false()
 
     def _compile(self, target: _Target, op: str, value: Any) -> sa.ColumnElement[bool]:
@@ -303,7 +317,7 @@ class ObjectQuery:
             if field_kind(found) == "text":
                 columns.append(column)
         if not columns:
-            self.errors["search"] = f"{self.object.name} has no search fields"
+            self.errors["search"] = said("%(object)s has no search fields", object=self.object.name)
             return None
         return sa.and_(*(sa.or_(*(c.icontains(word, autoescape=True) for c in columns)) for word in words))
 

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from tessera.expressions import FormulaType
+from tessera.i18n import current_locale
 from tessera.metadata.filters import OPERATORS, QueryError, combine, parse_query_filters, walk
 from tessera.metadata.model import FieldDef, Label, ListViewDef, ObjectDef
 from tessera.metadata.scope import RegistryScope
@@ -300,7 +301,8 @@ def _user_filter(registry: Any, obj: ObjectDef, args: MultiDict[str, str], hidde
 
 def _query_messages(exc: QueryError) -> dict[str, str]:
     """The engine's explanation of each bad parameter, under a sentence in the reader's language."""
-    return {name: _("%(name)s: %(problem)s", name=name, problem=message) for name, message in exc.errors.items()}
+    return {name: _("%(name)s: %(problem)s", name=name, problem="; ".join(messages))
+            for name, messages in exc.messages(current_locale()).items()}
 
 
 def attach_refs(work: Any, obj: ObjectDef, rows: list[dict[str, Any]], columns: Sequence[Column]) -> None:

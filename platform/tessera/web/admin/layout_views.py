@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from tessera.i18n import current_locale, in_locale
 from tessera.metadata.filters import Condition, Filter, QueryError, parse_query_filters
 from tessera.metadata.model import FieldDef, ListViewDef, ObjectDef
 from tessera.metadata.scope import RegistryScope
@@ -164,7 +165,7 @@ def path_problem(scope: RegistryScope, path: str, *, stored: bool) -> str | None
     try:
         found = scope.field_at(tuple(path.split(".")))
     except LookupError as exc:
-        return str(exc.args[0]) if exc.args else _("There is no field “%(path)s”.", path=path)
+        return str(in_locale(exc.args[0], current_locale())) if exc.args else _("There is no field “%(path)s”.", path=path)
     if stored and not found.stored:
         return _("“%(path)s” is computed when read, so it cannot be sorted on.", path=path)
     return None
@@ -249,8 +250,8 @@ def filter_data_of(scope: RegistryScope, text: str) -> tuple[dict[str, Any] | No
     try:
         parse_query_filters(scope, items)
     except QueryError as exc:
-        return None, "; ".join(_("%(name)s: %(problem)s", name=name, problem=message)
-                               for name, message in exc.errors.items())
+        return None, "; ".join(_("%(name)s: %(problem)s", name=name, problem="; ".join(messages))
+                               for name, messages in exc.messages(current_locale()).items())
     pieces: list[dict[str, Any]] = []
     for name, value in items:
         if name == "filter":
