@@ -111,6 +111,16 @@ def test_a_value_left_out_is_left_out_of_the_statement_as_sqlalchemy_leaves_it(t
     assert (row["name"], row["due"], row["count"]) == ("Acme", None, 1)  # count: the server's default
 
 
+def test_a_value_beyond_the_prepared_columns_is_written_as_sqlalchemy_writes_it(things):
+    db, table = things
+    insert = Prepared(sa.insert(table).returning(*table.c), keys=("name", "amount"))
+    with db.begin() as conn:
+        row = insert.first(conn, {"name": "Acme", "amount": Decimal("5.00"), "count": 7})
+        same = insert.first(conn, {"name": "Globex", "amount": Decimal("6.00")})
+    assert (row["name"], row["amount"], row["count"]) == ("Acme", Decimal("5.00"), 7)
+    assert (same["name"], same["amount"], same["count"]) == ("Globex", Decimal("6.00"), 1)
+
+
 def test_listeners_of_the_engines_statements_see_prepared_ones(things):
     """Statement logging, counting and tracing see every statement: with a listener attached,
     prepared statements go through SQLAlchemy."""

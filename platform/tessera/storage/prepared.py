@@ -17,8 +17,9 @@ as SQLAlchemy's exceptions (``sqlalchemy.exc.IntegrityError`` and so on).
 
 Everywhere else the statement simply goes through ``Connection.execute``: on PostgreSQL,
 for statements it cannot run straight (expanding ``IN`` lists, Python-side column defaults,
-parameters computed at run time), and whenever anything else listens to the engine's
-statements (``echo``, statement counting in tests, tracing): they then see every statement.
+parameters computed at run time), for an INSERT or UPDATE given other columns than it was
+prepared for, and whenever anything else listens to the engine's statements (``echo``,
+statement counting in tests, tracing): they then see every statement.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ Processor = Callable[[Any], Any]
 class Prepared:
     """One statement with bound parameters, run many times. ``keys`` are the parameter names
     of an INSERT or UPDATE whose values are given at run time (as ``Connection.execute``
-    works them out from the parameters it is given). A run that leaves one of them out goes
-    through SQLAlchemy, which then leaves the column out of the statement."""
+    works them out from the parameters it is given). A run that gives other names (one left
+    out, or one more) goes through SQLAlchemy, whose statement then sets the columns given."""
 
     __slots__ = ("statement", "keys", "_dialect", "_straight")
 
@@ -96,6 +97,7 @@ class _Straight:
 
     sql: str
     names: tuple[str, ...]  # the parameters, in the statement's order
+    given: int | None  # how many parameters a run of an INSERT or UPDATE gives (None: any)
     fixed: dict[str, Any]  # the statement's own literals (version + 1)
     bind_processors: list[tuple[int, Processor]]
     columns: tuple[str, ...]  # of the rows it returns
@@ -136,12 +138,15 @@ class _Straight:
             processor = description["type"].dialect_impl(dialect).result_processor(dialect, None)
             if processor is not None:
                 result_processors.append((index, processor))
-        return cls(compiled.string, names, fixed, bind_processors, columns, result_processors, writes,
+        given = len(set(names) - set(fixed)) if keys is not None else None
+        return cls(compiled.string, names, given, fixed, bind_processors, columns, result_processors, writes,
                    dialect.loaded_dbapi.Error)
 
     def values(self, params: Mapping[str, Any]) -> list[Any] | None:
         """The parameters in the statement's order, converted for the driver; None when one of
-        them is not given."""
+        them is not given, or an INSERT or UPDATE is given a column it was not prepared for."""
+        if self.given is not None and len(params) != self.given:
+            return None
         try:
             values = [params[name] if name in params else self.fixed[name] for name in self.names]
         except KeyError:
