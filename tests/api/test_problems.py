@@ -141,7 +141,7 @@ def test_what_is_wrong_with_each_query_parameter_is_said_in_the_callers_language
     assert english["status"][0].startswith("'nowhere' is not one of the options (")
     assert chinese["status"][0].startswith("“nowhere”不是可选值（")
     assert english["limit"] == ["expected a whole number from 1 to 1000, got '0'"]
-    assert chinese["limit"] == ["应为 1 到 1000 之间的整数，实际为“0”"]
+    assert chinese["limit"] == ["应为 1 到 1000 之间的整数，实际为 '0'"]
     assert english["filter"] == ["or.0.score__between: 'between' takes a list of two values [low, high]"]
     assert chinese["filter"] == ["or.0.score__between：“between”需要包含两个值的列表 [下限, 上限]"]
     # the engine's other checks run once the parameters parse: sort and fields, with suggestions

@@ -8,6 +8,7 @@ from functools import cached_property
 from flask import current_app, g, has_request_context, request
 
 from tessera.i18n import LOCALES
+from tessera.metadata.filters import true_or_false, whole_number_between, whole_number_from
 from tessera.metadata.model import ObjectDef
 from tessera.metadata.registry import Registry
 from tessera.records.service import Actor, RecordService
@@ -89,9 +90,9 @@ def whole_number(name: str, low: int, high: int | None, errors: dict[str, list[s
     except ValueError:
         value = None
     if value is None or value < low or (high is not None and value > high):
-        errors.setdefault(name, []).append(
-            say("whole_number_between", _locale(), low=low, high=high, value=text) if high is not None
-            else say("whole_number_from", _locale(), low=low, value=text))
+        shown = f"'{text}'"
+        message = whole_number_between(low, high, shown) if high is not None else whole_number_from(low, shown)
+        errors.setdefault(name, []).append(message.text(_locale()))
         return default
     return value
 
@@ -105,7 +106,7 @@ def flag(name: str, errors: dict[str, list[str]], default: bool) -> bool:
         return True
     if word in ("false", "0", "no"):
         return False
-    errors.setdefault(name, []).append(say("true_or_false_got", _locale(), value=text))
+    errors.setdefault(name, []).append(true_or_false(f"'{text}'").text(_locale()))
     return default
 
 

@@ -109,18 +109,6 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "en": "Something went wrong on our side; nothing was saved. The error has been logged.",
         "zh-CN": "服务器出错，未保存任何内容。错误已记录。",
     },
-    "whole_number_between": {
-        "en": "expected a whole number from %(low)s to %(high)s, got '%(value)s'",
-        "zh-CN": "应为 %(low)s 到 %(high)s 之间的整数，实际为“%(value)s”",
-    },
-    "whole_number_from": {
-        "en": "expected a whole number of at least %(low)s, got '%(value)s'",
-        "zh-CN": "应为不小于 %(low)s 的整数，实际为“%(value)s”",
-    },
-    "true_or_false_got": {
-        "en": "expected true or false, got '%(value)s'",
-        "zh-CN": "应为 true 或 false，实际为“%(value)s”",
-    },
     "true_or_false": {
         "en": "expected true or false",
         "zh-CN": "应为 true 或 false",

@@ -177,7 +177,7 @@ def _check_scalar(value: Any, ftype: FormulaType, options: frozenset[str] | None
         ok = isinstance(value, int | Decimal) and not isinstance(value, bool)
         return None if ok else said("expected a number, got %(value)s", value=_describe(value))
     if ftype is FormulaType.BOOLEAN:
-        return None if isinstance(value, bool) else said("expected true or false, got %(value)s", value=_describe(value))
+        return None if isinstance(value, bool) else true_or_false(_describe(value))
     if ftype is FormulaType.ID:
         ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
         return None if ok else said("expected a record id or $me, got %(value)s", value=_describe(value))
@@ -216,6 +216,21 @@ def _describe(value: Any) -> Said | str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return f"'{value}'"
+
+
+def whole_number_between(low: int, high: int, shown: str) -> Said:
+    """What a query parameter that is not a whole number from ``low`` to ``high`` gets told."""
+    return said("expected a whole number from %(low)s to %(high)s, got %(value)s", low=low, high=high, value=shown)
+
+
+def whole_number_from(low: int, shown: str) -> Said:
+    """What a query parameter that is not a whole number of at least ``low`` gets told."""
+    return said("expected a whole number of at least %(low)s, got %(value)s", low=low, value=shown)
+
+
+def true_or_false(shown: str) -> Said:
+    """What a query parameter that is not a truth value gets told."""
+    return said("expected true or false, got %(value)s", value=shown)
 
 
 def _unknown_operator(op: str) -> Said:
@@ -410,7 +425,7 @@ def _typed(op: str, text: str, ftype: FormulaType) -> Any:
         word = text.strip().lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-        raise ValueError(said("expected true or false, got %(value)s", value=f"'{text}'"))
+        raise ValueError(true_or_false(f"'{text}'"))
     if op in ("in", "not_in", "between"):
         parts = [part.strip() for part in text.split(",")]
         if op == "between" and len(parts) != 2:
@@ -444,7 +459,7 @@ def _scalar(text: str, ftype: FormulaType) -> Any:
         word = text.strip().lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-        raise ValueError(said("expected true or false, got %(value)s", value=f"'{text}'"))
+        raise ValueError(true_or_false(f"'{text}'"))
     if ftype in (FormulaType.DATE, FormulaType.DATETIME):
         parse_temporal(text, with_time=ftype is FormulaType.DATETIME)
         return text.strip()

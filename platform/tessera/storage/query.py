@@ -78,7 +78,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tessera.i18n import said
-from tessera.metadata.filters import Filter, QueryError
+from tessera.metadata.filters import Filter, QueryError, whole_number_between, whole_number_from
 
 from .query_cursor import SortKey, decode_cursor, encode_cursor, keyset_after, sort_keys
 from .query_filter import NoColumn, ObjectQuery, QueryParams
@@ -304,13 +304,11 @@ def _conditions(query: ObjectQuery, spec: QuerySpec) -> list[sa.ColumnElement[bo
 def _check_page(query: ObjectQuery, spec: QuerySpec) -> int:
     limit = spec.limit
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        query.errors["limit"] = said("expected a whole number from 1 to %(max)s, got %(value)s",
-                                     max=MAX_LIMIT, value=repr(limit))
+        query.errors["limit"] = whole_number_between(1, MAX_LIMIT, repr(limit))
         limit = 1
     if spec.offset is not None:
         if isinstance(spec.offset, bool) or not isinstance(spec.offset, int) or spec.offset < 0:
-            query.errors["offset"] = said("expected a whole number of at least 0, got %(value)s",
-                                          value=repr(spec.offset))
+            query.errors["offset"] = whole_number_from(0, repr(spec.offset))
         elif spec.cursor is not None:
             query.errors["offset"] = said("give either a cursor or an offset, not both")
     return limit
