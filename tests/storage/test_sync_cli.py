@@ -10,15 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from tessera.cli import cli
+from tests import helpers
 
-LEAD = """
-label: {en: Lead, zh-CN: 线索}
-plural_label: {en: Leads, zh-CN: 线索}
-fields:
-  name: {type: text, label: {en: Name, zh-CN: 姓名}}
-  phone: {type: phone, label: {en: Phone, zh-CN: 电话}}
-  email: {type: email, label: {en: Email, zh-CN: 邮箱}}
-"""
+#: the shared one-object package with an email field as well
+LEAD = helpers.LEAD + "  email: {type: email, label: {en: Email, zh-CN: 邮箱}}\n"
 
 REFUSED_LEAD = """
 label: {en: Lead, zh-CN: 线索}
